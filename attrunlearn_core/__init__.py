@@ -1,0 +1,1 @@
+"""attrunlearn: a benchmark suite for attribute unlearning in image classifiers."""

@@ -1,0 +1,127 @@
+"""Reading, validating and querying the grid config (used by the Snakefile and by tests)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.resources import files
+from itertools import product
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from attrunlearn_core.errors import ConfigError
+
+SCHEMA_PATH = Path(str(files("attrunlearn_core") / "config.schema.yaml"))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One grid cell: the unit of the results table and of MLflow runs."""
+
+    dataset: str
+    model: str
+    attribute: str  # one label, or several joined by '+'
+    method: str
+    seed: int
+
+    @property
+    def path(self) -> str:
+        return f"{self.dataset}/{self.model}/{self.attribute}/{self.method}/seed{self.seed}"
+
+
+def _fill_defaults(validator_class):
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = sub["default"]
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _where(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "<top level>"
+
+
+def validate_config(config: dict, source: str = "config") -> dict:
+    """Schema check (filling defaults in place), then names that must exist elsewhere."""
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    validator = _fill_defaults(jsonschema.Draft202012Validator)(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        raise ConfigError(f"{source}: {_where(error)}: {error.message}")
+    check_names(config, source)
+    return config
+
+
+def check_names(config: dict, source: str = "config") -> None:
+    from attrunlearn_core.attackers import list_attackers
+    from attrunlearn_core.datasets import list_datasets
+    from attrunlearn_core.methods import get_method_class, list_methods
+    from attrunlearn_core.models import list_models
+
+    grid = config["grid"]
+    for axis, section in (("datasets", "datasets"), ("models", "models"), ("methods", "methods")):
+        for name in grid[axis]:
+            if name not in config[section]:
+                raise ConfigError(f"{source}: grid.{axis}: {name!r} is not defined under {section}: (known: {', '.join(config[section])})")
+    for name, spec in config["datasets"].items():
+        if spec["loader"] not in list_datasets():
+            raise ConfigError(f"{source}: datasets.{name}.loader: unknown loader {spec['loader']!r} (known: {', '.join(list_datasets())})")
+    for name, spec in config["models"].items():
+        if spec["arch"] not in list_models():
+            raise ConfigError(f"{source}: models.{name}.arch: unknown torchvision model {spec['arch']!r}")
+    for attacker in config["attackers"]["names"]:
+        if attacker not in list_attackers():
+            raise ConfigError(f"{source}: attackers.names: unknown attacker {attacker!r} (known: {', '.join(list_attackers())})")
+    for name, spec in config["methods"].items():
+        if spec["method"] not in list_methods():
+            raise ConfigError(f"{source}: methods.{name}.method: unknown method {spec['method']!r} (known: {', '.join(list_methods())})")
+        method_class = get_method_class(spec["method"])
+        try:
+            method_class.resolve_params(spec.get("params", {}))
+        except ConfigError as error:
+            raise ConfigError(f"{source}: methods.{name}.params: {error}") from None
+    for dataset in grid["datasets"]:
+        for attribute in attribute_names(config, dataset):
+            for method in grid["methods"]:
+                method_class = get_method_class(config["methods"][method]["method"])
+                if "+" in attribute and not method_class.supports_multi_attribute:
+                    raise ConfigError(f"{source}: methods.{method}: {method_class.name} cannot unlearn several attributes at once ({attribute!r} in datasets.{dataset}.attributes)")
+
+
+def load_config(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: cannot read config ({error.__class__.__name__}: {str(error).splitlines()[0]})") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of keys")
+    return validate_config(config, str(path))
+
+
+def attribute_names(config: dict, dataset: str) -> list[str]:
+    return ["+".join(a) if isinstance(a, list) else a for a in config["datasets"][dataset]["attributes"]]
+
+
+def grid_cells(config: dict) -> list[Cell]:
+    grid = config["grid"]
+    return [
+        Cell(dataset, model, attribute, method, seed)
+        for dataset, model, method, seed in product(grid["datasets"], grid["models"], grid["methods"], grid["seeds"])
+        for attribute in attribute_names(config, dataset)
+    ]
+
+
+def training_recipe(config: dict, dataset: str) -> dict:
+    return {**config["training"], **config["datasets"][dataset].get("training", {})}
+
+
+def method_spec(config: dict, method: str) -> tuple[str, dict]:
+    spec = config["methods"][method]
+    return spec["method"], spec.get("params", {})

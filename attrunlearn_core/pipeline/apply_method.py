@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from attrunlearn_core.checkpoints import load_model, save_checkpoint
+from attrunlearn_core.config import Cell, method_spec, training_recipe
+from attrunlearn_core.datasets.prepared import PreparedDataset
+from attrunlearn_core.methods import UnlearningContext, get_method_class
+from attrunlearn_core.seeding import derive_seed, seed_everything
+from attrunlearn_core.training import TrainingRecipe, pick_device
+
+log = logging.getLogger(__name__)
+
+
+def apply_method(config: dict, cell: Cell, prepared_path: str | Path, start_path: str | Path, output: str | Path) -> None:
+    prepared = PreparedDataset.load(prepared_path)
+    method_name, params = method_spec(config, cell.method)
+    method = get_method_class(method_name)(params)
+    seed = derive_seed(cell.seed, "method", cell.path)
+    context = UnlearningContext(
+        prepared=prepared,
+        task=config["datasets"][cell.dataset]["task"],
+        attribute=cell.attribute,
+        recipe=TrainingRecipe.from_config(training_recipe(config, cell.dataset)),
+        device=pick_device(config.get("device", "auto")),
+        generator=seed_everything(seed),
+        seed=seed,
+    )
+    model = load_model(start_path).to(context.device)
+    started = time.perf_counter()
+    result = method.unlearn(model, context)
+    seconds = time.perf_counter() - started
+    log.info("%s: %s took %.1fs %s", cell.path, method_name, seconds, result.metrics)
+    save_checkpoint(output, result.model, config={"method": method_name, "params": method.params, "cell": cell.path},
+                    method_seconds=seconds, method_metrics=result.metrics)

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from attrunlearn_core.datasets import get_dataset_loader
+from attrunlearn_core.datasets.prepared import SPLITS, attribute_parts, prepare
+from attrunlearn_core.seeding import derive_seed
+
+log = logging.getLogger(__name__)
+
+
+def prepare_dataset(config: dict, dataset: str, output: str | Path) -> None:
+    spec = config["datasets"][dataset]
+    sizes = spec["splits"]
+    wanted = sum(sizes[s] for s in SPLITS)
+    max_samples = spec.get("max_samples") or wanted
+    rng = np.random.default_rng(derive_seed(config["seed"], "dataset", dataset))
+    root = Path(spec["root"]).expanduser() if spec.get("root") else None
+    loader = get_dataset_loader(spec["loader"])
+    data = loader(root, spec["image_size"], max_samples, rng, dict(spec.get("options", {})))
+    if data.skipped:
+        log.warning("%s: skipped %d malformed samples", dataset, data.skipped)
+    required = [spec["task"]] + [part for attribute in spec["attributes"] for part in (attribute if isinstance(attribute, list) else attribute_parts(attribute))]
+    prepared = prepare(data, sizes, required, rng, meta={"dataset": dataset, "loader": spec["loader"], "image_size": spec["image_size"], "task": spec["task"]})
+    prepared.save(output)
+    log.info("%s: %d images of %s, splits %s", dataset, len(data), tuple(data.images.shape[1:]), {k: len(v) for k, v in prepared.splits.items()})

@@ -1,0 +1,16 @@
+rule aggregate:
+    """Parquet tables and MLflow runs for the whole grid. The only rule that writes to MLflow."""
+    input:
+        metrics=[cell_path(rules.evaluate.output.metrics, cell) for cell in CELLS],
+    output:
+        cells=RESULTS + "/tables/cells.parquet",
+        attacks=RESULTS + "/tables/attacks.parquet",
+        method_metrics=RESULTS + "/tables/method_metrics.parquet",
+    params:
+        cells=CELLS,
+        artifact_root=RESULTS + "/mlflow-artifacts",
+    log:
+        RESULTS + "/logs/aggregate.log",
+    threads: 1
+    script:
+        "../workflow_scripts/aggregate_results.py"

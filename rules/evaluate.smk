@@ -1,0 +1,48 @@
+rule extract_features:
+    """Frozen h (at the split) and penultimate features of the attacker splits; fidelity on test."""
+    input:
+        data=cell_data,
+        model=rules.unlearn.output.model,
+    output:
+        features=temp(CELL_DIR + "/features.pt"),
+        fidelity=CELL_DIR + "/fidelity.json",
+    log:
+        CELL_DIR + "/extract_features.log",
+    threads: 1
+    script:
+        "../workflow_scripts/extract_features.py"
+
+
+rule fit_attacker:
+    """Every configured attacker trained from scratch on (h, z) of attacker-train, scored on attacker-test."""
+    input:
+        data=cell_data,
+        features=rules.extract_features.output.features,
+    output:
+        attacks=CELL_DIR + "/attack_{site}.json",
+    params:
+        spec=config["attackers"],
+    log:
+        CELL_DIR + "/fit_attacker_{site}.log",
+    benchmark:
+        CELL_DIR + "/fit_attacker_{site}.benchmark.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    script:
+        "../workflow_scripts/fit_attacker.py"
+
+
+rule evaluate:
+    """One grid cell's row: fidelity, per-attacker and worst-case efficacy with chance, AUM."""
+    input:
+        model=rules.unlearn.output.model,
+        fidelity=rules.extract_features.output.fidelity,
+        attacks=expand(CELL_DIR + "/attack_{site}.json", site=config["attackers"]["sites"], allow_missing=True),
+    output:
+        metrics=CELL_DIR + "/metrics.json",
+    log:
+        CELL_DIR + "/evaluate.log",
+    threads: 1
+    script:
+        "../workflow_scripts/evaluate_cell.py"

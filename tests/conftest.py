@@ -1,0 +1,48 @@
+"""Shared fixtures: a tiny grid on the embedded data that trains in seconds."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+TINY_CONFIG = {
+    "seed": 0,
+    "device": "cpu",
+    "datasets": {
+        "embedded": {
+            "loader": "embedded",
+            "image_size": 16,
+            "task": "shape",
+            "attributes": ["color", ["color", "background"]],
+            "splits": {"train": 96, "test": 48, "attacker_train": 64, "attacker_test": 48},
+        }
+    },
+    "models": {"resnet18": {"arch": "resnet18", "split_after": "layer2"}},
+    "training": {"epochs": 1, "batch_size": 32, "lr": 0.001},
+    "attackers": {"names": ["linear", "mlp", "resnet"], "sites": ["split", "penultimate"],
+                  "recipe": {"epochs": 2, "batch_size": 32, "hidden": 32, "patience": 2}},
+    "methods": {"original": {"method": "original"}},
+    "grid": {"datasets": ["embedded"], "models": ["resnet18"], "methods": ["original"], "seeds": [0]},
+}
+
+
+@pytest.fixture
+def tiny_config() -> dict:
+    return copy.deepcopy(TINY_CONFIG)
+
+
+def write_config(config: dict, path: Path) -> Path:
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _few_threads():
+    torch.set_num_threads(1)
+    yield

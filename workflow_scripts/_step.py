@@ -1,0 +1,14 @@
+"""Shared glue for the scripts: thread count and the logged, one-line-error runner."""
+import torch
+
+from attrunlearn_core.config import Cell
+from attrunlearn_core.runlog import run_logged
+
+
+def run_step(snakemake, main) -> None:
+    torch.set_num_threads(max(1, int(snakemake.threads)))
+    run_logged(snakemake.log[0] if snakemake.log else None, main)
+
+
+def cell_of(wildcards) -> Cell:
+    return Cell(wildcards.dataset, wildcards.model, wildcards.attribute, wildcards.method, int(wildcards.seed))

@@ -1,0 +1,6 @@
+from _step import run_step
+
+from attrunlearn_core.pipeline.aggregate_results import aggregate_results
+
+p, o = snakemake.params, snakemake.output
+run_step(snakemake, lambda: aggregate_results(snakemake.config, p.cells, list(snakemake.input.metrics), o.cells, o.attacks, o.method_metrics, mlflow_artifact_root=p.artifact_root))
