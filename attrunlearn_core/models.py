@@ -1,7 +1,7 @@
 """Any torchvision classifier, randomly initialised, split into extractor and classifier.
 
-The split uses torch.fx: trace the model, put every graph node up to the last call of the
-chosen module into the extractor and the rest into the classifier. Exactly one tensor (h)
+The split uses torch.fx: trace the model, put every graph node up to the last one that runs
+inside the chosen module into the extractor and the rest into the classifier. Exactly one tensor (h)
 must cross the boundary, which holds at stage boundaries such as ResNet's `layer2`.
 """
 from __future__ import annotations
@@ -41,14 +41,17 @@ def build_model(arch: str, num_classes: int) -> nn.Module:
     return torchvision.models.get_model(arch, weights=None, num_classes=num_classes)
 
 
-def _matches(node: torch.fx.Node, module_name: str) -> bool:
-    return node.op == "call_module" and (node.target == module_name or str(node.target).startswith(module_name + "."))
+def _inside(node: torch.fx.Node, module_name: str) -> bool:
+    """Whether the node runs inside the module, functional ops (a residual add) included."""
+    paths = [str(node.target)] if node.op == "call_module" else []
+    paths += [path for path, _ in node.meta.get("nn_module_stack", {}).values()]
+    return any(path == module_name or path.startswith(module_name + ".") for path in paths)
 
 
 def split_model(model: nn.Module, split_after: str = DEFAULT_SPLIT_AFTER) -> SplitModel:
     graph_module = symbolic_trace(model)
     nodes = list(graph_module.graph.nodes)
-    boundary = [i for i, node in enumerate(nodes) if _matches(node, split_after)]
+    boundary = [i for i, node in enumerate(nodes) if _inside(node, split_after)]
     if not boundary:
         names = ", ".join(name for name, _ in model.named_children())
         raise ConfigError(f"split_after: model has no module {split_after!r}; top-level modules are: {names}")

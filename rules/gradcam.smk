@@ -1,0 +1,101 @@
+# Baseline-2 (method gradcam_retrain): attribute classifier -> Grad-CAM masked copy of the dataset ->
+# task model retrained from scratch on it. The cell's unlearn/evaluate rules then start from that
+# model and run on the masked data, through the START_CHECKPOINTS / CELL_DATA hooks below.
+from attrunlearn_core.pipeline.mask_dataset import masking_params
+
+ATTRIBUTE_MODEL = RESULTS + "/models/{dataset}/{model}/seed{seed}/attribute_{attribute}_epochs{epochs}.pt"
+MASKED_DATA = RESULTS + "/prepared_masked/{dataset}/{model}/{attribute}/{method}/seed{seed}.pt"
+MASKED_BASELINE = RESULTS + "/models/{dataset}/{model}/seed{seed}/masked/{attribute}/{method}/baseline.pt"
+GRADCAM_FIGURE = RESULTS + "/figures/gradcam_{dataset}_{model}_{attribute}_{method}_seed{seed}.png"
+
+START_CHECKPOINTS["masked_baseline"] = MASKED_BASELINE
+CELL_DATA["masked_baseline"] = MASKED_DATA
+
+GRADCAM_CELLS = [cell for cell in CELLS if method_class(cell.method).starts_from == "masked_baseline"]
+EXTRA_TARGETS += [cell_path(GRADCAM_FIGURE, cell) for cell in GRADCAM_CELLS]
+for cell in GRADCAM_CELLS:
+    CELL_ARTIFACTS.setdefault(cell.path, []).append(cell_path(GRADCAM_FIGURE, cell))
+
+
+def gradcam_params(wildcards):
+    return masking_params(config, wildcards.method, wildcards.dataset, wildcards.model)
+
+
+def attribute_model(wildcards):
+    # Keyed by epoch count, not by grid method: methods differing only in CAM settings share it.
+    return ATTRIBUTE_MODEL.format(epochs=gradcam_params(wildcards)["attribute_epochs"], **wildcards)
+
+
+rule train_attribute_model:
+    """The attribute (joint label for 'a+b') classifier whose Grad-CAM locates the attribute."""
+    input:
+        data=RESULTS + "/prepared/{dataset}.pt",
+    output:
+        model=ATTRIBUTE_MODEL,
+    wildcard_constraints:
+        epochs=r"\d+",
+    params:
+        spec=lambda w: {"arch": config["models"][w.model]["arch"], "training": training_recipe(config, w.dataset)},
+    log:
+        RESULTS + "/logs/train_attribute_model/{dataset}/{model}/seed{seed}/{attribute}_epochs{epochs}.log",
+    benchmark:
+        RESULTS + "/benchmarks/train_attribute_model/{dataset}/{model}/seed{seed}/{attribute}_epochs{epochs}.tsv"
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    script:
+        "../workflow_scripts/train_attribute_model.py"
+
+
+rule mask_dataset:
+    """Grad-CAM of every image's attribute label; the top `fraction` CAM pixels replaced by the fill."""
+    input:
+        data=RESULTS + "/prepared/{dataset}.pt",
+        attribute_model=attribute_model,
+    output:
+        data=MASKED_DATA,
+    params:
+        cam=gradcam_params,
+    log:
+        RESULTS + "/logs/mask_dataset/{dataset}/{model}/{attribute}/{method}/seed{seed}.log",
+    benchmark:
+        RESULTS + "/benchmarks/mask_dataset/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv"
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    script:
+        "../workflow_scripts/mask_dataset.py"
+
+
+rule train_masked_baseline:
+    """Baseline-2's task model: baseline-1's recipe and seed, from scratch on the masked images."""
+    input:
+        data=MASKED_DATA,
+    output:
+        model=MASKED_BASELINE,
+    params:
+        spec=lambda w: {"model": config["models"][w.model], "training": training_recipe(config, w.dataset)},
+    log:
+        RESULTS + "/logs/train_masked_baseline/{dataset}/{model}/{attribute}/{method}/seed{seed}.log",
+    benchmark:
+        RESULTS + "/benchmarks/train_masked_baseline/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv"
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    script:
+        "../workflow_scripts/train_baseline.py"
+
+
+rule gradcam_figure:
+    """The paper's Fig. 3 for one cell: test images, their attribute CAM, and their masked versions."""
+    input:
+        data=RESULTS + "/prepared/{dataset}.pt",
+        attribute_model=attribute_model,
+        masked=MASKED_DATA,
+    output:
+        figure=GRADCAM_FIGURE,
+    log:
+        RESULTS + "/logs/gradcam_figure/{dataset}/{model}/{attribute}/{method}/seed{seed}.log",
+    threads: 1
+    script:
+        "../workflow_scripts/gradcam_figure.py"

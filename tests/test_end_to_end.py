@@ -1,0 +1,71 @@
+"""A tiny grid through the whole workflow: Parquet tables, MLflow runs, idempotent re-aggregation."""
+import pyarrow.parquet as pq
+import pytest
+from mlflow.tracking import MlflowClient
+
+from attrunlearn_core.config import grid_cells, validate_config
+from attrunlearn_core.results_table import ATTACKS_SCHEMA, CELLS_SCHEMA
+
+from conftest import write_config
+from workflow import snakemake
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    from conftest import TINY_CONFIG
+
+    workdir = tmp_path_factory.mktemp("grid")
+    configfile = write_config(TINY_CONFIG, workdir / "tiny.yaml")
+    result = snakemake(workdir, configfile, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir, configfile
+
+
+def _runs(workdir):
+    client = MlflowClient(tracking_uri=f"sqlite:///{workdir}/results/mlflow.db")
+    experiment = client.get_experiment_by_name("attrunlearn")
+    return client.search_runs([experiment.experiment_id])
+
+
+def test_tables_have_the_documented_schema_and_one_row_per_cell(tiny_run, tiny_config):
+    workdir, _ = tiny_run
+    cells = pq.read_table(workdir / "results/tables/cells.parquet")
+    attacks = pq.read_table(workdir / "results/tables/attacks.parquet")
+    assert cells.schema.equals(CELLS_SCHEMA)
+    assert attacks.schema.equals(ATTACKS_SCHEMA)
+    expected = {c.path for c in grid_cells(validate_config(tiny_config))}
+    assert set(cells.column("cell_id").to_pylist()) == expected and cells.num_rows == len(expected)
+    rows = cells.to_pylist()
+    for row in rows:
+        assert 0.0 <= row["fidelity"] <= 1.0 and 0.0 < row["chance"] <= 1.0
+        assert row["efficacy"] == max(row["efficacy_linear"], row["efficacy_mlp"], row["efficacy_resnet"])
+    # color has 4 values, color+background 8: chance must reflect the joint attribute.
+    by_attribute = {row["attribute"]: row for row in rows}
+    assert by_attribute["color+background"]["chance"] < by_attribute["color"]["chance"]
+    # 3 attackers on h + 2 probes on penultimate features, per cell.
+    assert attacks.num_rows == 5 * len(expected)
+
+
+def test_one_mlflow_run_per_cell_with_axes_as_tags(tiny_run):
+    workdir, _ = tiny_run
+    runs = _runs(workdir)
+    assert len(runs) == 2
+    for run in runs:
+        assert {"dataset", "model", "attribute", "method", "seed"} <= set(run.data.tags)
+        assert {"fidelity", "efficacy", "chance", "aum"} <= set(run.data.metrics)
+        assert run.data.params["method.name"] == "original"
+
+
+def test_rerunning_aggregate_does_not_duplicate_runs(tiny_run):
+    workdir, configfile = tiny_run
+    before = {r.info.run_id for r in _runs(workdir)}
+    result = snakemake(workdir, configfile, "--cores", "1", "--forcerun", "aggregate")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert {r.info.run_id for r in _runs(workdir)} == before
+
+
+def test_a_finished_grid_has_nothing_left_to_do(tiny_run):
+    workdir, configfile = tiny_run
+    result = snakemake(workdir, configfile, "-n")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr

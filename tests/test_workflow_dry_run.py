@@ -1,0 +1,42 @@
+"""A dry run per shipped config: the DAG builds and holds the expected number of jobs of each rule."""
+import pytest
+
+from attrunlearn_core.config import attribute_names, load_config
+
+from conftest import REPO
+from workflow import job_counts, snakemake
+
+SHIPPED = [REPO / "config.yaml", *sorted((REPO / "configs").glob("*.yaml"))]
+
+
+def expected_jobs(config: dict) -> dict[str, int]:
+    grid = config["grid"]
+    per_seed_models = len(grid["models"]) * len(grid["seeds"])
+    cells = sum(len(attribute_names(config, d)) for d in grid["datasets"]) * per_seed_models * len(grid["methods"])
+    return {
+        "prepare": len(grid["datasets"]),
+        "train_baseline": len(grid["datasets"]) * per_seed_models,
+        "unlearn": cells,
+        "extract_features": cells,
+        "fit_attacker": cells * len(config["attackers"]["sites"]),
+        "evaluate": cells,
+        "aggregate": 1,
+        "all": 1,
+    }
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_dry_run_job_counts(path, tmp_path):
+    result = snakemake(tmp_path, path, "-n")
+    assert result.returncode == 0, result.stderr[-2000:]
+    expected = expected_jobs(load_config(path))
+    assert job_counts(result.stdout) == {**expected, "total": sum(expected.values())}
+
+
+def test_bad_config_fails_the_dag_build_with_one_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((REPO / "config.yaml").read_text().replace("task: shape", "task: shape\n    colour: red"))
+    result = snakemake(tmp_path, bad, "-n")
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("attrunlearn:")]
+    assert len(errors) == 1 and "datasets.embedded" in errors[0] and "colour" in errors[0]
