@@ -3,14 +3,14 @@ rule aggregate:
     input:
         metrics=[cell_path(rules.evaluate.output.metrics, cell) for cell in CELLS],
     output:
-        cells=RESULTS + "/tables/cells.parquet",
-        attacks=RESULTS + "/tables/attacks.parquet",
-        method_metrics=RESULTS + "/tables/method_metrics.parquet",
+        cells="results/tables/cells.parquet",
+        attacks="results/tables/attacks.parquet",
+        method_metrics="results/tables/method_metrics.parquet",
     params:
         cells=CELLS,
-        artifact_root=RESULTS + "/mlflow-artifacts",
+        artifact_root="results/mlflow-artifacts",
     log:
-        RESULTS + "/logs/aggregate.log",
+        "results/logs/aggregate.log",
     threads: 1
     script:
         "../workflow_scripts/aggregate_results.py"

@@ -19,7 +19,12 @@ except (WorkflowError, ConfigError) as error:
     sys.exit(f"attrunlearn: {str(error).splitlines()[0]}")
 
 RESULTS = "results"
-CELL_DIR = RESULTS + "/cells/{dataset}/{model}/{attribute}/{method}/seed{seed}"
+CELL_DIR = "results/cells/{dataset}/{model}/{attribute}/{method}/seed{seed}"
+
+
+def cell_file(name):
+    """A file of one grid cell, as a pattern over the cell's wildcards."""
+    return f"{CELL_DIR}/{name}"
 CELLS = grid_cells(config)
 
 
@@ -49,7 +54,7 @@ EXTRA_TARGETS = []
 
 
 def final_targets():
-    return [RESULTS + "/tables/cells.parquet", RESULTS + "/tables/attacks.parquet"] + EXTRA_TARGETS
+    return ["results/tables/cells.parquet", "results/tables/attacks.parquet"] + EXTRA_TARGETS
 
 
 def method_class(method):
@@ -59,11 +64,11 @@ def method_class(method):
 
 
 # Where a method starts from (UnlearningMethod.starts_from) -> the checkpoint path pattern that provides it.
-START_CHECKPOINTS = {"baseline": RESULTS + "/models/{dataset}/{model}/seed{seed}/baseline.pt"}
+START_CHECKPOINTS = {"baseline": "results/models/{dataset}/{model}/seed{seed}/baseline.pt"}
 
 
 # The prepared dataset a cell trains and is evaluated on, by the same key (baseline-2 uses masked images).
-CELL_DATA = {"baseline": RESULTS + "/prepared/{dataset}.pt"}
+CELL_DATA = {"baseline": "results/prepared/{dataset}.pt"}
 
 
 def cell_data(wildcards):

@@ -4,10 +4,10 @@ rule extract_features:
         data=cell_data,
         model=rules.unlearn.output.model,
     output:
-        features=temp(CELL_DIR + "/features.pt"),
-        fidelity=CELL_DIR + "/fidelity.json",
+        features=temp(cell_file("features.pt")),
+        fidelity=cell_file("fidelity.json"),
     log:
-        CELL_DIR + "/extract_features.log",
+        cell_file("extract_features.log"),
     threads: 1
     script:
         "../workflow_scripts/extract_features.py"
@@ -19,13 +19,13 @@ rule fit_attacker:
         data=cell_data,
         features=rules.extract_features.output.features,
     output:
-        attacks=CELL_DIR + "/attack_{site}.json",
+        attacks=cell_file("attack_{site}.json"),
     params:
         spec=config["attackers"],
     log:
-        CELL_DIR + "/fit_attacker_{site}.log",
+        cell_file("fit_attacker_{site}.log"),
     benchmark:
-        CELL_DIR + "/fit_attacker_{site}.benchmark.tsv"
+        cell_file("fit_attacker_{site}.benchmark.tsv")
     threads: 1
     resources:
         gpu=1,
@@ -38,11 +38,11 @@ rule evaluate:
     input:
         model=rules.unlearn.output.model,
         fidelity=rules.extract_features.output.fidelity,
-        attacks=expand(CELL_DIR + "/attack_{site}.json", site=config["attackers"]["sites"], allow_missing=True),
+        attacks=expand(cell_file("attack_{site}.json"), site=config["attackers"]["sites"], allow_missing=True),
     output:
-        metrics=CELL_DIR + "/metrics.json",
+        metrics=cell_file("metrics.json"),
     log:
-        CELL_DIR + "/evaluate.log",
+        cell_file("evaluate.log"),
     threads: 1
     script:
         "../workflow_scripts/evaluate_cell.py"

@@ -4,13 +4,13 @@ rule unlearn:
         data=cell_data,
         start=start_checkpoint,
     output:
-        model=CELL_DIR + "/model.pt",
+        model=cell_file("model.pt"),
     params:
         spec=lambda w: config["methods"][w.method],
     log:
-        CELL_DIR + "/unlearn.log",
+        cell_file("unlearn.log"),
     benchmark:
-        CELL_DIR + "/unlearn.benchmark.tsv"
+        cell_file("unlearn.benchmark.tsv")
     threads: workflow.cores
     resources:
         gpu=1,

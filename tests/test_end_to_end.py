@@ -69,3 +69,13 @@ def test_a_finished_grid_has_nothing_left_to_do(tiny_run):
     result = snakemake(workdir, configfile, "-n")
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_missing_data_stops_prepare_with_one_line_and_no_output(tmp_path, tiny_config):
+    tiny_config["datasets"]["embedded"].update(loader="cifar10", root=str(tmp_path / "no-such-cifar"), task="living", attributes=["class"])
+    configfile = write_config(tiny_config, tmp_path / "missing.yaml")
+    result = snakemake(tmp_path, configfile, "--cores", "1")
+    assert result.returncode != 0
+    log = (tmp_path / "results/logs/prepare/embedded.log").read_text().strip().splitlines()
+    assert len(log) == 1 and "no-such-cifar" in log[0] and "ERROR" in log[0] and "Traceback" not in log[0]
+    assert not list((tmp_path / "results").glob("prepared/*"))
