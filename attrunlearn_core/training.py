@@ -65,7 +65,7 @@ def make_cosine_schedule(optimizer, recipe: TrainingRecipe, num_samples: int):
 def train_one_epoch(model: nn.Module, optimizer, images, targets, recipe: TrainingRecipe, generator, device, desc="train", scheduler=None) -> float:
     model.train()
     total, count = 0.0, 0
-    for index in tqdm(list(batches(len(images), recipe.batch_size, generator)), desc=desc, leave=False, mininterval=5):
+    for index in tqdm(list(batches(len(images), recipe.batch_size, generator)), desc=desc, leave=False, mininterval=5, disable=None):
         batch = images[index]
         if recipe.hflip:
             batch = random_hflip(batch, generator)
