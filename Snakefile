@@ -12,6 +12,7 @@ include: "rules/baseline.smk"
 include: "rules/unlearn.smk"
 include: "rules/evaluate.smk"
 include: "rules/aggregate.smk"
+include: "rules/gradcam.smk"
 
 
 rule all:

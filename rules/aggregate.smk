@@ -2,6 +2,7 @@ rule aggregate:
     """Parquet tables and MLflow runs for the whole grid. The only rule that writes to MLflow."""
     input:
         metrics=[cell_path(rules.evaluate.output.metrics, cell) for cell in CELLS],
+        artifacts=lambda w: sorted({path for paths in CELL_ARTIFACTS.values() for path in paths}),
     output:
         cells="results/tables/cells.parquet",
         attacks="results/tables/attacks.parquet",
@@ -9,6 +10,7 @@ rule aggregate:
     params:
         cells=CELLS,
         artifact_root="results/mlflow-artifacts",
+        artifacts=lambda w: CELL_ARTIFACTS,
     log:
         "results/logs/aggregate.log",
     threads: 1

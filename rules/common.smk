@@ -51,6 +51,8 @@ def cell_path(pattern, cell):
 
 # Rule files that add outputs beyond the tables (figures, benchmark tables) append their targets here.
 EXTRA_TARGETS = []
+# Files a rule file attaches to a cell's MLflow run: Cell.path -> [paths] (e.g. baseline-2's Grad-CAM figure).
+CELL_ARTIFACTS = {}
 
 
 def final_targets():

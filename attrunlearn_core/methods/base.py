@@ -24,6 +24,7 @@ class UnlearningContext:
     device: torch.device
     generator: torch.Generator
     seed: int
+    start_info: dict = field(default_factory=dict)  # what the starting checkpoint recorded (e.g. train_seconds)
 
     def train_images(self) -> torch.Tensor:
         return self.prepared.split_images("train")
@@ -48,6 +49,7 @@ class UnlearningContext:
 class MethodResult:
     model: SplitModel
     metrics: dict = field(default_factory=dict)  # numbers the method measured itself (losses, times)
+    extra_seconds: float = 0.0  # work done for this method before `unlearn` ran (e.g. baseline-2's retraining)
 
 
 class UnlearningMethod:

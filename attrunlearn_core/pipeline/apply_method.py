@@ -4,7 +4,7 @@ import logging
 import time
 from pathlib import Path
 
-from attrunlearn_core.checkpoints import load_model, save_checkpoint
+from attrunlearn_core.checkpoints import load_checkpoint, save_checkpoint
 from attrunlearn_core.config import Cell, method_spec, training_recipe
 from attrunlearn_core.datasets.prepared import PreparedDataset
 from attrunlearn_core.methods import UnlearningContext, get_method_class
@@ -28,10 +28,12 @@ def apply_method(config: dict, cell: Cell, prepared_path: str | Path, start_path
         generator=seed_everything(seed),
         seed=seed,
     )
-    model = load_model(start_path).to(context.device)
+    start = load_checkpoint(start_path)
+    context.start_info = {k: v for k, v in start.items() if k not in ("model", "optimizer")}
+    model = start["model"].to(context.device)
     started = time.perf_counter()
     result = method.unlearn(model, context)
-    seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started + result.extra_seconds
     log.info("%s: %s took %.1fs %s", cell.path, method_name, seconds, result.metrics)
     save_checkpoint(output, result.model, config={"method": method_name, "params": method.params, "cell": cell.path},
                     method_seconds=seconds, method_metrics=result.metrics)
