@@ -1,0 +1,1 @@
+"""Building blocks that unlearning methods share: adversarial examples, weight importance, gradient reversal."""

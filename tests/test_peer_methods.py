@@ -1,0 +1,328 @@
+"""The peer methods' building blocks and behaviour: targeted L2 PGD, MAS, gradient reversal, LEACE on h,
+instance-wise unlearning and adversarial removal, on a small CNN that fits the tiny data in a second."""
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from attrunlearn_core.config import validate_config
+from attrunlearn_core.datasets.embedded import load_embedded
+from attrunlearn_core.datasets.prepared import PreparedDataset, prepare
+from attrunlearn_core.errors import ConfigError
+from attrunlearn_core.methods import UnlearningContext, get_method_class
+from attrunlearn_core.methods.leace import fit_affine_erasure
+from attrunlearn_core.metrics import majority_rate
+from attrunlearn_core.models import SplitModel
+from attrunlearn_core.seeding import seed_everything
+from attrunlearn_core.training import TrainingRecipe, accuracy, fit_classifier, predict, to_input
+from attrunlearn_core.unlearning.gradient_reversal import dann_coefficient, reverse_gradient
+from attrunlearn_core.unlearning.mas import MASPenalty, mas_importance
+from attrunlearn_core.unlearning.pgd import project_l2, targeted_l2_pgd
+
+TASK = "shape"
+CPU = torch.device("cpu")
+
+
+@lru_cache(maxsize=1)
+def tiny_prepared() -> PreparedDataset:
+    rng = np.random.default_rng(1)
+    data = load_embedded(None, 16, 256, rng, {})
+    sizes = {"train": 96, "test": 48, "attacker_train": 64, "attacker_test": 48}
+    return prepare(data, sizes, ["shape", "color", "background"], rng, meta={"dataset": "embedded"})
+
+
+def small_model(num_classes: int = 4) -> SplitModel:
+    """h is 16 x 4 x 4 for 16 x 16 inputs."""
+    extractor = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+    classifier = nn.Sequential(nn.Flatten(), nn.Linear(256, 64), nn.ReLU(), nn.Linear(64, num_classes))
+    return SplitModel(extractor, classifier)
+
+
+@lru_cache(maxsize=1)
+def trained_small_model() -> SplitModel:
+    """Fits the 96 train images (train accuracy ~1), so there is something to forget."""
+    prepared = tiny_prepared()
+    seed_everything(0)
+    model = small_model()
+    recipe = TrainingRecipe(epochs=30, batch_size=16, lr=3e-3, hflip=False)
+    fit_classifier(model, prepared.split_images("train"), prepared.split_labels("train", TASK), recipe, torch.Generator().manual_seed(0), CPU)
+    return model.eval()
+
+
+def context(attribute: str = "color", seed: int = 5) -> UnlearningContext:
+    return UnlearningContext(tiny_prepared(), TASK, attribute, TrainingRecipe(batch_size=32), CPU, seed_everything(seed), seed)
+
+
+def fresh_model() -> SplitModel:
+    return copy.deepcopy(trained_small_model())
+
+
+# ---------------------------------------------------------------- targeted L2 PGD
+
+def test_pgd_stays_within_the_l2_budget_and_the_pixel_range_and_moves_towards_the_target():
+    model = fresh_model()
+    pixels = tiny_prepared().split_images("train")[:32].float() / 255.0
+    forward = lambda x: model((x - 0.5) / 0.25)  # noqa: E731 - the normalisation of training.to_input
+    with torch.no_grad():
+        clean = forward(pixels)
+    target = (clean.argmax(1) + 1) % 4
+    eps = 1.0
+    adversarial = targeted_l2_pgd(forward, pixels, target, eps=eps, steps=10)
+    distance = (adversarial - pixels).flatten(1).norm(dim=1)
+    assert (distance <= eps + 1e-4).all() and distance.max() > 0.5 * eps
+    assert adversarial.min() >= 0.0 and adversarial.max() <= 1.0
+    with torch.no_grad():
+        moved = forward(adversarial)
+    clean_loss = nn.functional.cross_entropy(clean, target, reduction="none")
+    moved_loss = nn.functional.cross_entropy(moved, target, reduction="none")
+    assert (moved_loss < clean_loss).float().mean() > 0.9
+    assert (moved.argmax(1) == target).float().mean() > (clean.argmax(1) == target).float().mean() + 0.3
+    assert all(p.grad is None for p in model.parameters())
+    assert torch.equal(targeted_l2_pgd(forward, pixels, target, eps=0.0, steps=10), pixels)
+
+
+def test_l2_projection_only_shrinks_what_leaves_the_ball():
+    delta = torch.stack([torch.full((3, 2, 2), 1.0), torch.full((3, 2, 2), 0.01)])  # norms sqrt(12) and 0.0346
+    projected = project_l2(delta, eps=1.0)
+    assert torch.allclose(projected[0].norm(), torch.tensor(1.0))
+    assert torch.allclose(projected[0] / projected[0].norm(), delta[0] / delta[0].norm())
+    assert torch.equal(projected[1], delta[1])
+
+
+# ---------------------------------------------------------------- MAS
+
+def test_mas_importance_is_non_negative_with_mean_one_and_zero_for_unused_weights():
+    model = fresh_model()
+    unused = nn.Linear(3, 3)
+    model.add_module("unused", unused)
+    importance = mas_importance(model, [to_input(tiny_prepared().split_images("train")[:16], CPU)])
+    names = {name for name, _ in model.named_parameters()}
+    assert set(importance) == names
+    assert all((v >= 0).all() for v in importance.values())
+    total = sum(v.sum() for v in importance.values()) / sum(v.numel() for v in importance.values())
+    assert torch.isclose(total, torch.tensor(1.0))
+    assert importance["unused.weight"].abs().sum() == 0
+    assert importance["classifier.3.weight"].sum() > 0
+
+
+def test_mas_penalty_is_zero_at_the_anchor_grows_away_from_it_and_its_gradient_shortcut_matches_autograd():
+    model = fresh_model()
+    importance = mas_importance(model, [to_input(tiny_prepared().split_images("train")[:16], CPU)])
+    penalty = MASPenalty(model, importance)
+    assert penalty.value(model).item() == 0.0
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    assert penalty.value(model).item() > 0.0
+    model.zero_grad(set_to_none=True)
+    (3.0 * penalty.value(model)).backward()
+    expected = {name: p.grad.clone() for name, p in model.named_parameters()}
+    model.zero_grad(set_to_none=True)
+    penalty.add_gradient(model, 3.0)
+    for name, p in model.named_parameters():
+        assert torch.allclose(p.grad, expected[name], rtol=1e-5, atol=1e-8), name
+
+
+# ---------------------------------------------------------------- gradient reversal
+
+def test_gradient_reversal_is_identity_forward_and_flips_the_scaled_gradient():
+    x = torch.randn(4, 5, requires_grad=True)
+    weights = torch.randn(4, 5)
+    y = reverse_gradient(x, 0.5)
+    assert torch.equal(y, x)
+    (y * weights).sum().backward()
+    assert torch.allclose(x.grad, -0.5 * weights)
+
+
+def test_dann_coefficient_ramps_from_zero_to_the_maximum():
+    values = [dann_coefficient(p / 10, 3.0) for p in range(11)]
+    assert values[0] == 0.0 and abs(values[-1] - 3.0) < 0.01
+    assert all(a < b for a, b in zip(values, values[1:]))
+
+
+# ---------------------------------------------------------------- LEACE
+
+def _linear_probe_train_accuracy(features: torch.Tensor, z: torch.Tensor, classes: int) -> float:
+    """The best a (ridge) least-squares linear probe does on the very data it was fitted on."""
+    x = torch.cat([features.flatten(1).double(), torch.ones(len(features), 1, dtype=torch.float64)], 1)
+    x = (x - x.mean(0)) / x.std(0).clamp_min(1e-6)
+    x[:, -1] = 1.0
+    targets = nn.functional.one_hot(z, classes).double()
+    solution = torch.linalg.solve(x.T @ x + 1e-3 * torch.eye(x.shape[1], dtype=torch.float64), x.T @ targets)
+    return ((x @ solution).argmax(1) == z).float().mean().item()
+
+
+def test_affine_erasure_leaves_no_linear_signal_on_its_fitting_data():
+    generator = torch.Generator().manual_seed(0)
+    z = torch.randint(0, 3, (600,), generator=generator)
+    features = torch.randn(600, 8, 2, 2, generator=generator)
+    features[:, 0, 0, 0] += 3.0 * (z == 1)  # z is linearly readable from two coordinates
+    features[:, 1, 0, 0] += 3.0 * (z == 2)
+    assert _linear_probe_train_accuracy(features, z, 3) > 0.9
+    erasure = fit_affine_erasure(features, z, 3)
+    erased = erasure(features)
+    assert erased.shape == features.shape and erasure.rank == 2
+    assert _linear_probe_train_accuracy(erased, z, 3) < majority_rate(z) + 0.1
+    centred = erased.flatten(1) - erased.flatten(1).mean(0)
+    cross_covariance = centred.T @ (nn.functional.one_hot(z, 3).float() - nn.functional.one_hot(z, 3).float().mean(0))
+    assert cross_covariance.abs().max() < 1e-3 * len(z)
+
+
+def test_leace_on_h_makes_a_linear_probe_on_train_h_fall_to_chance_and_keeps_the_task():
+    prepared = tiny_prepared()
+    original = fresh_model()
+    images, z = prepared.split_images("train"), prepared.split_labels("train", "color")
+    with torch.no_grad():
+        before = original.extractor(to_input(images, CPU))
+    # Many more dimensions (256) than samples (96): fit the probe on the top principal directions only.
+    top = torch.linalg.svd(before.flatten(1) - before.flatten(1).mean(0), full_matrices=False).Vh[:40]
+    assert _linear_probe_train_accuracy(before.flatten(1) @ top.T, z, 4) > 0.8
+    result = get_method_class("leace")().unlearn(original, context("color"))
+    with torch.no_grad():
+        after = result.model.extractor(to_input(images, CPU))
+    assert after.shape == before.shape
+    assert _linear_probe_train_accuracy(after.flatten(1) @ top.T, z, 4) < majority_rate(z) + 0.15
+    assert result.metrics["erased_rank"] == 3
+    assert accuracy(result.model, images, prepared.split_labels("train", TASK), CPU) > 0.8
+
+
+# ---------------------------------------------------------------- instance-wise unlearning
+
+@pytest.mark.parametrize("mode", ["neg_ce", "relabel"])
+def test_instance_unlearning_drives_forget_accuracy_down_and_reports_the_paper_metrics(mode):
+    params = {"forget_set": "random", "forget_size": 16, "mode": mode, "lr": 1e-3, "max_steps": 60, "use_mas": False}
+    result = get_method_class("instance_unlearning")(params).unlearn(fresh_model(), context())
+    metrics = result.metrics
+    assert metrics["forget_accuracy_before"] > 0.9
+    assert metrics["forget_accuracy"] < 0.3
+    assert metrics["forget_size"] == 16 and 1 <= metrics["steps"] <= 60
+    assert {"retain_accuracy", "test_accuracy", "adversarial_examples", "adversarial_success"} <= set(metrics)
+
+
+def test_instance_unlearning_stops_as_soon_as_the_target_is_met():
+    params = {"forget_set": "random", "forget_size": 16, "target_forget_accuracy": 1.0}
+    model = fresh_model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    result = get_method_class("instance_unlearning")(params).unlearn(model, context())
+    assert result.metrics["steps"] == 0
+    assert all(torch.equal(before[k], v) for k, v in result.model.state_dict().items())
+
+
+def test_mas_anchor_holds_the_retained_accuracy_better_than_no_anchor():
+    base = {"forget_set": "random", "forget_size": 16, "lr": 1e-3, "max_steps": 20, "use_adversarial": False}
+    free = get_method_class("instance_unlearning")({**base, "use_mas": False}).unlearn(fresh_model(), context()).metrics
+    anchored = get_method_class("instance_unlearning")({**base, "mas_lambda": 1000.0}).unlearn(fresh_model(), context()).metrics
+    assert anchored["retain_accuracy"] > free["retain_accuracy"] + 0.1
+    assert anchored["forget_accuracy"] > free["forget_accuracy"]
+
+
+@pytest.mark.parametrize("attribute, values", [("color", [1]), ("color", [0, 3]), ("color+background", [5])])
+def test_attribute_forget_set_is_exactly_the_train_instances_with_those_values(attribute, values):
+    method = get_method_class("instance_unlearning")({"forget_values": values})
+    prepared = tiny_prepared()
+    color, background = prepared.split_labels("train", "color"), prepared.split_labels("train", "background")
+    joint = color if attribute == "color" else color * 2 + background  # mixed radix: background has 2 values
+    expected = torch.isin(joint, torch.tensor(values)).nonzero().flatten()
+    assert len(expected) > 0
+    assert torch.equal(method.forget_indices(context(attribute)), expected)
+
+
+def test_instance_unlearning_forgets_attribute_instances_end_to_end():
+    params = {"forget_values": [2], "lr": 1e-3, "max_steps": 40, "use_mas": False}
+    model = fresh_model()
+    prepared = tiny_prepared()
+    forget = prepared.split_labels("train", "color") == 2
+    result = get_method_class("instance_unlearning")(params).unlearn(model, context())
+    predictions = predict(result.model, prepared.split_images("train")[forget], CPU)
+    assert result.metrics["forget_size"] == forget.sum().item()
+    assert abs((predictions == prepared.split_labels("train", TASK)[forget]).float().mean().item() - result.metrics["forget_accuracy"]) < 1e-6
+    assert result.metrics["forget_accuracy"] < result.metrics["forget_accuracy_before"] - 0.5
+
+
+@pytest.mark.parametrize("params, fragment", [
+    ({"mode": "forget_harder"}, "mode"),
+    ({"forget_set": "everything"}, "forget_set"),
+    ({"forget_values": [-1]}, "forget_values"),
+    ({"pgd_eps": -0.1}, "pgd_eps"),
+    ({"use_mas": "yes"}, "use_mas"),
+])
+def test_bad_instance_unlearning_values_fail_at_config_validation(tiny_config, params, fragment):
+    tiny_config["methods"] = {"iu": {"method": "instance_unlearning", "params": params}}
+    tiny_config["grid"]["methods"] = ["iu"]
+    with pytest.raises(ConfigError) as excinfo:
+        validate_config(tiny_config, "cfg.yaml")
+    message = str(excinfo.value)
+    assert "\n" not in message and "cfg.yaml: methods.iu.params" in message and fragment in message
+
+
+def test_forget_values_out_of_range_is_a_config_error_when_the_cell_runs():
+    method = get_method_class("instance_unlearning")({"forget_values": [7]})
+    with pytest.raises(ConfigError, match="out of range"):
+        method.unlearn(fresh_model(), context("color"))
+
+
+# ---------------------------------------------------------------- adversarial removal
+
+def test_adversarial_removal_trains_one_head_per_attribute_part_and_changes_the_extractor():
+    model = fresh_model()
+    before = copy.deepcopy(model.extractor.state_dict())
+    module_names = {name for name, _ in model.named_modules()}
+    result = get_method_class("adversarial")({"epochs": 2}).unlearn(model, context("color+background"))
+    assert {"adversary_accuracy_color", "adversary_accuracy_background", "task_loss"} <= set(result.metrics)
+    assert 0.0 <= result.metrics["adversary_accuracy_color"] <= 1.0
+    changed = [k for k, v in result.model.extractor.state_dict().items() if v.is_floating_point() and not torch.equal(v, before[k])]
+    assert changed
+    assert {name for name, _ in result.model.named_modules()} == module_names  # the heads are not part of the model
+
+
+def _pixel_coded_data() -> PreparedDataset:
+    """4x4 noise images: pixel (0, 0) of channel 0 is the task label, of channel 1 the attribute; both binary.
+    A linear extractor can drop the attribute by zeroing one input weight column, so removal is possible."""
+    generator = torch.Generator().manual_seed(0)
+    n = 512
+    task, attribute = torch.randint(0, 2, (n,), generator=generator), torch.randint(0, 2, (n,), generator=generator)
+    images = torch.randint(60, 196, (n, 3, 4, 4), generator=generator).to(torch.uint8)
+    images[:, 0, 0, 0] = (task * 255).to(torch.uint8)
+    images[:, 1, 0, 0] = (attribute * 255).to(torch.uint8)
+    splits = {"train": torch.arange(384), "test": torch.arange(384, 512), "attacker_train": torch.arange(0), "attacker_test": torch.arange(0)}
+    return PreparedDataset(images, {"task": task, "z": attribute}, {"task": 2, "z": 2}, splits)
+
+
+def test_gradient_reversal_hides_the_attribute_from_a_fresh_probe_where_the_extractor_can_drop_it():
+    prepared = _pixel_coded_data()
+    outcome = {}
+    for weight in (0.0, 1.0):
+        seed_everything(0)
+        model = SplitModel(nn.Sequential(nn.Flatten(), nn.Linear(48, 16)), nn.Sequential(nn.ReLU(), nn.Linear(16, 2)))
+        method_context = UnlearningContext(prepared, "task", "z", TrainingRecipe(), CPU, seed_everything(1), 1)
+        params = {"epochs": 40, "adversary_weight": weight, "hflip": False, "batch_size": 64, "lr": 1e-2, "head_lr": 1e-2}
+        result = get_method_class("adversarial")(params).unlearn(model, method_context)
+        with torch.no_grad():
+            h = result.model.extractor(to_input(prepared.split_images("train"), CPU))
+        outcome[weight] = (_linear_probe_train_accuracy(h, prepared.split_labels("train", "z"), 2),
+                           accuracy(result.model, prepared.split_images("test"), prepared.split_labels("test", "task"), CPU),
+                           result.metrics["adversary_accuracy_z"])
+    (probe_plain, task_plain, head_plain), (probe_reversed, task_reversed, head_reversed) = outcome[0.0], outcome[1.0]
+    assert probe_plain > 0.85 and task_plain > 0.95
+    assert probe_reversed < probe_plain - 0.1 and head_reversed < head_plain - 0.1
+    assert task_reversed > 0.95
+
+
+# ---------------------------------------------------------------- multi-attribute refusal
+
+def test_a_method_without_multi_attribute_support_is_refused_for_a_composite_attribute(tiny_config, monkeypatch):
+    monkeypatch.setattr(get_method_class("leace"), "supports_multi_attribute", False)
+    tiny_config["methods"] = {"leace": {"method": "leace"}}
+    tiny_config["grid"]["methods"] = ["leace"]
+    with pytest.raises(ConfigError) as excinfo:
+        validate_config(tiny_config, "cfg.yaml")
+    message = str(excinfo.value)
+    assert "\n" not in message and "methods.leace" in message and "color+background" in message
+    tiny_config["datasets"]["embedded"]["attributes"] = ["color"]
+    validate_config(tiny_config, "cfg.yaml")
