@@ -13,6 +13,8 @@ include: "rules/unlearn.smk"
 include: "rules/evaluate.smk"
 include: "rules/aggregate.smk"
 include: "rules/gradcam.smk"
+include: "rules/figures.smk"
+include: "rules/benchmark.smk"
 
 
 rule all:

@@ -1,5 +1,5 @@
 # Image recovery (the paper's Fig. 4) for every detachment cell of the grid.
-# Include before rules/aggregate.smk so the aggregate rule can attach RECOVERY_ARTIFACTS to the cells' MLflow runs.
+# The figures are attached to the cells' MLflow runs through CELL_ARTIFACTS.
 RECOVERY_FIGURE = RESULTS + "/figures/recovery_{dataset}_{model}_{attribute}_{method}_seed{seed}"
 
 
@@ -21,10 +21,8 @@ rule image_recovery:
         "../workflow_scripts/image_recovery.py"
 
 
-# cell path -> [figure, metrics] for the cells that get a recovery figure
-RECOVERY_ARTIFACTS = {
-    cell.path: [cell_path(RECOVERY_FIGURE + ".png", cell), cell_path(RECOVERY_FIGURE + ".json", cell)]
-    for cell in CELLS
-    if method_class(cell.method).name == "detachment"
-}
-EXTRA_TARGETS += [path for paths in RECOVERY_ARTIFACTS.values() for path in paths]
+for cell in CELLS:
+    if method_class(cell.method).name == "detachment":
+        recovery = [cell_path(RECOVERY_FIGURE + ".png", cell), cell_path(RECOVERY_FIGURE + ".json", cell)]
+        CELL_ARTIFACTS.setdefault(cell.path, []).extend(recovery)
+        EXTRA_TARGETS += recovery

@@ -25,8 +25,12 @@ def expected_jobs(config: dict) -> dict[str, int]:
         "train_masked_baseline": attributes * per_seed_models * len(masked),
         "gradcam_figure": attributes * per_seed_models * len(masked),
     }
+    detachment = [m for m in grid["methods"] if classes[m].name == "detachment"]
     return {
         **{rule: count for rule, count in gradcam.items() if count},
+        "image_recovery": attributes * per_seed_models * len(detachment),
+        "benchmark_efficiency": 1 if config.get("benchmark") else 0,
+        "log_efficiency": 1 if config.get("benchmark") else 0,
         "prepare": len(grid["datasets"]),
         "train_baseline": len(grid["datasets"]) * per_seed_models if from_baseline else 0,
         "unlearn": cells,

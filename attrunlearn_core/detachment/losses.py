@@ -1,0 +1,72 @@
+"""Loss terms of representation detachment.
+
+The attribute term is bounded, in two parts:
+- Each attribute head is an estimator of I(h, z) = H(z) - E[-log p(z|h)]: it keeps minimising its
+  own loss (supervised-contrastive on its embedding plus cross-entropy of its classifier) on
+  detached h. The extractor does not maximise that loss, which is unbounded (it grows without limit
+  when the head is confidently wrong, which leaks z just as well). It minimises the KL divergence
+  from the uniform distribution to the head's prediction p(z|h) (`uniform_kl`): >= 0, and 0 exactly
+  when the prediction carries no information about z.
+- A learned head can be dodged: the extractor moves z into directions the head has not learned yet.
+  `class_mean_gap` measures z's mark on every element of h in h's own coordinates, in [0, 1], so
+  moving information around does not lower it.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def supcon_loss(embeddings: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Supervised contrastive loss (Khosla et al. 2020): same-label samples pulled together, others pushed apart."""
+    z = F.normalize(embeddings, dim=1)
+    logits = z @ z.T / temperature
+    self_mask = torch.eye(len(z), dtype=torch.bool, device=z.device)
+    logits = logits.masked_fill(self_mask, float("-inf"))
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    positives = (labels[:, None] == labels[None, :]) & ~self_mask
+    counts = positives.sum(1)
+    anchors = counts > 0
+    if not anchors.any():
+        return embeddings.sum() * 0.0
+    mean_log_prob = log_prob.masked_fill(~positives, 0.0).sum(1)[anchors] / counts[anchors]
+    return -mean_log_prob.mean()
+
+
+def uniform_kl(logits: torch.Tensor) -> torch.Tensor:
+    """KL(uniform || softmax(logits)), averaged over the batch: >= 0, 0 iff every prediction is uniform."""
+    log_p = torch.log_softmax(logits, dim=1)
+    return -log_p.mean(1).mean() - torch.log(torch.tensor(float(logits.shape[1]), device=logits.device))
+
+
+def reconstruction_bce(decoder_logits: torch.Tensor, images_uint8: torch.Tensor) -> torch.Tensor:
+    """BCE against the image scaled to [0, 1], resized (area) to the decoder's resolution."""
+    target = images_uint8.to(decoder_logits.device, non_blocking=True).float() / 255.0
+    if target.shape[-2:] != decoder_logits.shape[-2:]:
+        target = F.interpolate(target, size=decoder_logits.shape[-2:], mode="area")
+    return F.binary_cross_entropy_with_logits(decoder_logits, target)
+
+
+def frozen_call(module: nn.Module, inputs: torch.Tensor):
+    """module(inputs) with its parameters treated as constants: gradients reach the inputs only."""
+    params = {name: p.detach() for name, p in module.named_parameters()}
+    return torch.func.functional_call(module, params, (inputs,))
+
+
+def class_mean_gap(h: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Mean over the elements of h of sqrt(eta squared), their between-class share of variance: in [0, 1].
+
+    0 exactly when every element has the same mean in every class, i.e. no linear read-out of h
+    separates the classes' means (linear guardedness). Measured in h's own coordinates, so the
+    extractor cannot lower it by moving information into other directions, as it can against a
+    learned head. The square root keeps pushing on small residual gaps, where eta squared's
+    gradient would vanish.
+    """
+    flat = h.flatten(1)
+    centred = flat - flat.mean(0, keepdim=True)
+    one_hot = F.one_hot(labels, num_classes).to(flat.dtype)
+    counts = one_hot.sum(0).clamp_min(1)
+    between = ((one_hot.T @ centred).pow(2) / counts[:, None]).sum(0)  # [d]
+    total = centred.pow(2).sum(0).clamp_min(1e-12)
+    return (between / total + 1e-8).sqrt().mean()

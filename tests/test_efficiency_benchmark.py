@@ -1,0 +1,149 @@
+"""The efficiency benchmark (the paper's Table 2), its MLflow runs and the rules that produce them."""
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from attrunlearn_core.datasets.embedded import load_embedded
+from attrunlearn_core.datasets.prepared import prepare
+from attrunlearn_core.errors import ConfigError
+from attrunlearn_core.pipeline.aggregate_results import write_table
+from attrunlearn_core.pipeline.benchmark_efficiency import EFFICIENCY_SCHEMA, MODES, BenchmarkSettings, benchmark_efficiency, efficiency_row
+from attrunlearn_core.tracking import log_cell_runs
+from attrunlearn_core.tracking_efficiency import log_efficiency_runs
+
+from conftest import REPO, write_config
+
+BENCHMARK = {"dataset": "embedded", "models": ["resnet18"], "epochs": 1, "warmup_steps": 1, "max_steps": 2, "batch_size": 16}
+
+
+@pytest.fixture
+def config(tiny_config):
+    tiny_config["methods"] |= {"detachment_end_to_end": {"method": "detachment", "params": {"mode": "end_to_end", "head_steps": 1}},
+                               "detachment_local": {"method": "detachment", "params": {"mode": "local", "head_steps": 1}}}
+    tiny_config["benchmark"] = dict(BENCHMARK, method="detachment_local")
+    return tiny_config
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"epoch": 2}, "unknown key(s) epoch"),
+    ({"dataset": None}, "benchmark.dataset"),
+    ({"dataset": "cifar"}, "'cifar' is not defined"),
+    ({"models": ["vgg"]}, "'vgg' is not defined"),
+    ({"method": "original"}, "benchmark.method"),
+])
+def test_benchmark_settings_errors_are_one_line_and_name_the_key(config, change, fragment):
+    config["benchmark"].update(change)
+    config["benchmark"] = {k: v for k, v in config["benchmark"].items() if v is not None}
+    with pytest.raises(ConfigError) as error:
+        BenchmarkSettings.from_config(config)
+    assert fragment in str(error.value) and "\n" not in str(error.value)
+
+
+def test_benchmark_params_come_from_the_named_grid_method_then_overrides(config):
+    config["benchmark"]["params"] = {"head_steps": 2}
+    settings = BenchmarkSettings.from_config(config)
+    assert settings.detachment_params(config) == {"mode": "local", "head_steps": 2}
+
+
+def measured(latency: float, peak: float, **extra) -> dict:
+    return {"latency": latency, "peak_memory_mb": peak, "training_memory_mb": peak / 2, "device": "cpu (2 threads)", "image_size": 32,
+            "batch_size": 128, "steps_per_epoch": 16, "epoch_seconds": [latency], "memory_measure": "peak_rss", **extra}
+
+
+def test_efficiency_row_ratios():
+    stages = {"extractor_stage_seconds": 3.0, "classifier_stage_seconds": 1.0}
+    row = efficiency_row("embedded", "resnet18", {"arch": "resnet18", "split_after": "layer2"}, {
+        "fine_tune": measured(2.0, 500), "end_to_end": measured(6.0, 800), "end_to_end_one_thread": measured(9.0, 700),
+        "local_sequential": measured(5.0, 700, **stages), "local": measured(4.0, 600, overlap_fraction=0.9, **stages)})
+    assert row["speedup"] == pytest.approx(1.5) and row["speedup_from_overlap"] == pytest.approx(1.25)
+    assert row["memory_ratio"] == pytest.approx(0.75) and row["training_memory_ratio"] == pytest.approx(0.75)
+    assert row["overhead_end_to_end"] == pytest.approx(3.0) and row["overhead_local"] == pytest.approx(2.0)
+    assert row["speedup_ceiling"] == pytest.approx(4 / 3) and row["intra_op_scaling"] == pytest.approx(1.5)
+    pa.Table.from_pylist([row], schema=EFFICIENCY_SCHEMA)  # the row fits the documented schema
+
+
+@pytest.fixture
+def prepared_path(tmp_path):
+    rng = np.random.default_rng(0)
+    data = load_embedded(None, 16, 120, rng, {})
+    prepared = prepare(data, {"train": 64, "test": 16, "attacker_train": 16, "attacker_test": 16}, ["shape", "color"], rng, {})
+    prepared.save(tmp_path / "embedded.pt")
+    return tmp_path / "embedded.pt"
+
+
+def test_tiny_benchmark_measures_every_mode_in_its_own_process(config, prepared_path, tmp_path):
+    out = tmp_path / "tables" / "efficiency.parquet"
+    rows = benchmark_efficiency(config, prepared_path, out, threads=2)
+    table = pq.read_table(out)
+    assert table.schema.equals(EFFICIENCY_SCHEMA) and table.num_rows == 1
+    row = table.to_pylist()[0]
+    assert row == pytest.approx(rows[0], nan_ok=True)
+    assert row["model"] == "resnet18" and row["steps_per_epoch"] == 2 and row["timed_epochs"] == 1 and row["image_size"] == 16
+    for mode in ("end_to_end", "local", "local_sequential", "fine_tune", "end_to_end_one_thread"):
+        assert row[f"latency_{mode}"] > 0
+    assert row["speedup"] == pytest.approx(row["latency_end_to_end"] / row["latency_local"])
+    assert row["memory_ratio"] == pytest.approx(row["peak_memory_local_mb"] / row["peak_memory_end_to_end_mb"])
+    assert row["peak_memory_local_mb"] > 50 and row["memory_measure"] == "peak_rss"
+    assert row["extractor_stage_seconds"] > 0 and row["classifier_stage_seconds"] > 0 and 1 <= row["speedup_ceiling"] <= 2
+    assert row["device"].startswith("cpu")
+    assert row["intra_op_scaling"] == pytest.approx(row["latency_end_to_end_one_thread"] / row["latency_end_to_end"])
+
+
+def test_efficiency_runs_are_logged_once_and_replaced_when_the_table_changes(tmp_path):
+    row = efficiency_row("embedded", "resnet18", {"arch": "resnet18", "split_after": "layer2"}, {
+        mode: measured(2.0, 500, extractor_stage_seconds=1.0, classifier_stage_seconds=1.0, overlap_fraction=0.5) for mode in MODES})
+    table = tmp_path / "efficiency.parquet"
+    write_table([row], EFFICIENCY_SCHEMA, table)
+    uri, root = f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "artifacts"
+    cell_row = {"dataset": "embedded", "model": "resnet18", "attribute": "color", "method": "original", "seed": 0, "cell_id": "c", "fidelity": 0.9}
+    log_cell_runs(uri, "exp", root, [{"row": cell_row, "params": {}, "artifacts": []}])
+    first = log_efficiency_runs(uri, "exp", root, table)
+    again = log_efficiency_runs(uri, "exp", root, table)
+    assert (first["created"], first["kept"]) == (1, 0) and (again["created"], again["kept"]) == (0, 1)
+    assert again["run_ids"] == first["run_ids"]
+    write_table([{**row, "latency_local": 1.0}], EFFICIENCY_SCHEMA, table)
+    changed = log_efficiency_runs(uri, "exp", root, table)
+    assert changed["created"] == 1 and changed["run_ids"] != first["run_ids"]
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("exp").experiment_id
+    runs = client.search_runs([experiment], filter_string="tags.kind = 'efficiency'")
+    assert len(runs) == 1 and runs[0].data.metrics["latency_local"] == 1.0 and runs[0].data.tags["model"] == "resnet18"
+    assert len(client.search_runs([experiment], filter_string="tags.cell_id = 'c'")) == 1  # cell runs untouched
+
+
+def dry_run(tmp_path, config) -> str:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    snakefile = tmp_path / "Snakefile"
+    rules = ["common", "prepare", "baseline", "unlearn", "evaluate", "figures", "aggregate", "benchmark"]
+    snakefile.write_text("".join(f'include: "{REPO / "rules" / name}.smk"\n' for name in rules)
+                         + "\nrule all:\n    default_target: True\n    input:\n        final_targets(),\n")
+    env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "-s", str(snakefile), "--directory", str(tmp_path),
+                           "--configfile", str(write_config(config, tmp_path / "config.yaml"))], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_rules_add_benchmark_and_recovery_jobs_only_where_configured(config, tmp_path):
+    config["grid"]["methods"] = ["original", "detachment_end_to_end", "detachment_local"]
+    with_all = dry_run(tmp_path / "a", config)
+    assert "rule benchmark_efficiency:" in with_all and "rule log_efficiency:" in with_all
+    # recovery figures for the 2 detachment methods x 2 attributes (color, color+background), none for original
+    assert with_all.count("rule image_recovery:") == 4 and "recovery_embedded_resnet18_color_detachment_local_seed0.png" in with_all
+    assert "_original_seed0.png" not in with_all
+    plain = copy.deepcopy(config)
+    plain.pop("benchmark")
+    plain["grid"]["methods"] = ["original"]
+    without = dry_run(tmp_path / "b", plain)
+    assert "benchmark_efficiency" not in without and "image_recovery" not in without
