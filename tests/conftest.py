@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import copy
+from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
 
 import pytest
 import torch
@@ -46,3 +49,15 @@ def write_config(config: dict, path: Path) -> Path:
 def _few_threads():
     torch.set_num_threads(1)
     yield
+
+
+@lru_cache(maxsize=4)
+def tiny_embedded_prepared(seed: int = 0):
+    """A 256-image, 16x16 prepared embedded dataset for method tests (cached per seed)."""
+    from attrunlearn_core.datasets.embedded import load_embedded
+    from attrunlearn_core.datasets.prepared import prepare
+
+    rng = np.random.default_rng(seed)
+    data = load_embedded(None, 16, 256, rng, {})
+    sizes = {"train": 96, "test": 48, "attacker_train": 64, "attacker_test": 48}
+    return prepare(data, sizes, ["shape", "color", "background"], rng, meta={"dataset": "embedded"})

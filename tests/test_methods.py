@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import tiny_embedded_prepared
 from attrunlearn_core.checkpoints import load_model, save_checkpoint
 from attrunlearn_core.config import validate_config
 from attrunlearn_core.datasets.embedded import load_embedded
@@ -32,12 +33,8 @@ CPU = torch.device("cpu")
 SMOKE_PARAMS = {"instance_unlearning": {"max_steps": 3}}
 
 
-@lru_cache(maxsize=1)
 def tiny_prepared() -> PreparedDataset:
-    rng = np.random.default_rng(0)
-    data = load_embedded(None, 16, 256, rng, {})
-    sizes = {"train": 96, "test": 48, "attacker_train": 64, "attacker_test": 48}
-    return prepare(data, sizes, ["shape", "color", "background"], rng, meta={"dataset": "embedded"})
+    return tiny_embedded_prepared(seed=0)
 
 
 @lru_cache(maxsize=1)

@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import tiny_embedded_prepared
 from attrunlearn_core.config import validate_config
 from attrunlearn_core.datasets.embedded import load_embedded
 from attrunlearn_core.datasets.prepared import PreparedDataset, prepare
@@ -28,12 +29,8 @@ TASK = "shape"
 CPU = torch.device("cpu")
 
 
-@lru_cache(maxsize=1)
 def tiny_prepared() -> PreparedDataset:
-    rng = np.random.default_rng(1)
-    data = load_embedded(None, 16, 256, rng, {})
-    sizes = {"train": 96, "test": 48, "attacker_train": 64, "attacker_test": 48}
-    return prepare(data, sizes, ["shape", "color", "background"], rng, meta={"dataset": "embedded"})
+    return tiny_embedded_prepared(seed=1)
 
 
 def small_model(num_classes: int = 4) -> SplitModel:
