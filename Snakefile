@@ -3,7 +3,12 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# config.yaml is the default grid, not a base layer: `--configfile other.yaml` replaces it rather than being
+# merged into it (a merge would carry config.yaml's datasets and benchmark into every other grid).
+# `--config key=value` still overrides single keys of whichever file is used.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
 
 
 include: "rules/common.smk"

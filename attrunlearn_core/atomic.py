@@ -8,8 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-import torch
-
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -27,11 +25,15 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def save_torch(obj: Any, path: str | os.PathLike) -> None:
+    import torch  # here, not at the top: the JSON-only steps start without importing torch
+
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
 
 
 def load_torch(path: str | os.PathLike) -> Any:
+    import torch
+
     # Our own checkpoints hold whole modules (methods may wrap the extractor), so not weights_only.
     return torch.load(path, map_location="cpu", weights_only=False)
 

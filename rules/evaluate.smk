@@ -36,7 +36,7 @@ rule fit_attacker:
 rule evaluate:
     """One grid cell's row: fidelity, per-attacker and worst-case efficacy with chance, AUM."""
     input:
-        model=rules.unlearn.output.model,
+        report=rules.unlearn.output.report,
         fidelity=rules.extract_features.output.fidelity,
         attacks=expand(cell_file("attack_{site}.json"), site=config["attackers"]["sites"], allow_missing=True),
     output:

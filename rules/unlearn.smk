@@ -5,6 +5,7 @@ rule unlearn:
         start=start_checkpoint,
     output:
         model=cell_file("model.pt"),
+        report=cell_file("method.json"),
     params:
         spec=lambda w: config["methods"][w.method],
     log:

@@ -57,3 +57,13 @@ def test_bad_config_fails_the_dag_build_with_one_line(tmp_path):
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("attrunlearn:")]
     assert len(errors) == 1 and "datasets.embedded" in errors[0] and "colour" in errors[0]
+
+
+def test_a_configfile_replaces_the_default_grid_instead_of_merging_into_it():
+    # From the repository root, as users run it: config.yaml sits beside the Snakefile.
+    shared = REPO / "configs" / "shared-data.yaml"
+    result = snakemake(REPO, shared, "-n")
+    assert result.returncode == 0, result.stderr[-2000:]
+    expected = {rule: count for rule, count in expected_jobs(load_config(shared)).items() if count}
+    assert job_counts(result.stdout) == {**expected, "total": sum(expected.values())}
+    assert "embedded" not in result.stdout

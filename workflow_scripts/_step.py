@@ -1,12 +1,14 @@
 """Shared glue for the scripts: thread count and the logged, one-line-error runner."""
-import torch
+import sys
 
 from attrunlearn_core.config import Cell
 from attrunlearn_core.runlog import run_logged
 
 
 def run_step(snakemake, main) -> None:
-    torch.set_num_threads(max(1, int(snakemake.threads)))
+    torch = sys.modules.get("torch")  # steps that only read JSON never import it
+    if torch is not None:
+        torch.set_num_threads(max(1, int(snakemake.threads)))
     run_logged(snakemake.log[0] if snakemake.log else None, main)
 
 

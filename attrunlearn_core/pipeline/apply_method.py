@@ -4,6 +4,7 @@ import logging
 import time
 from pathlib import Path
 
+from attrunlearn_core.atomic import save_json
 from attrunlearn_core.checkpoints import load_checkpoint, save_checkpoint
 from attrunlearn_core.config import Cell, method_spec, training_recipe
 from attrunlearn_core.datasets.prepared import PreparedDataset
@@ -14,7 +15,8 @@ from attrunlearn_core.training import TrainingRecipe, pick_device
 log = logging.getLogger(__name__)
 
 
-def apply_method(config: dict, cell: Cell, prepared_path: str | Path, start_path: str | Path, output: str | Path) -> None:
+def apply_method(config: dict, cell: Cell, prepared_path: str | Path, start_path: str | Path, output: str | Path, report_out: str | Path) -> None:
+    """Unlearn one cell: the model to `output`; its wall time and self-reported numbers to `report_out` (JSON, read by evaluate)."""
     prepared = PreparedDataset.load(prepared_path)
     method_name, params = method_spec(config, cell.method)
     method = get_method_class(method_name)(params)
@@ -37,3 +39,5 @@ def apply_method(config: dict, cell: Cell, prepared_path: str | Path, start_path
     log.info("%s: %s took %.1fs %s", cell.path, method_name, seconds, result.metrics)
     save_checkpoint(output, result.model, config={"method": method_name, "params": method.params, "cell": cell.path},
                     method_seconds=seconds, method_metrics=result.metrics)
+    numbers = {k: float(v) for k, v in result.metrics.items() if isinstance(v, (int, float))}
+    save_json({"cell": cell.path, "method": method_name, "method_seconds": seconds, "method_metrics": numbers}, report_out)
