@@ -13,7 +13,7 @@ from attrunlearn_core.datasets.embedded import load_embedded
 from attrunlearn_core.datasets.prepared import prepare
 from attrunlearn_core.detachment.aux_networks import build_auxiliary_networks
 from attrunlearn_core.detachment.local_pipeline import run_local_epoch
-from attrunlearn_core.detachment.losses import class_mean_gap, frozen_call, reconstruction_bce, supcon_loss, uniform_kl
+from attrunlearn_core.detachment.losses import class_mean_gap, conditional_class_mean_gap, frozen_call, reconstruction_bce, supcon_loss, uniform_kl
 from attrunlearn_core.detachment.objective import DetachmentWeights, extractor_loss, fit_attribute_heads
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.methods import UnlearningContext, get_method_class
@@ -57,6 +57,18 @@ def test_supcon_loss_is_lower_when_embeddings_cluster_by_label():
     assert supcon_loss(clustered, labels, 0.1) < supcon_loss(mixed, labels, 0.1) - 1.0
     # identical embeddings: every other sample equally likely, so the loss is log(n - 1)
     assert supcon_loss(torch.ones(6, 3), labels, 0.1).item() == pytest.approx(math.log(5), abs=1e-5)
+
+
+def test_conditional_gap_ignores_what_the_task_explains_and_sees_the_rest():
+    # z in {0,1,2,3}, y = z // 2 (z decides y, as CIFAR-10's class decides living/non-living)
+    z = torch.arange(4).repeat_interleave(8)
+    y = z // 2
+    base = 0.01 * torch.randn(8, 5)
+    task_only = 10 * y[:, None].float() + base.repeat(4, 1)  # h carries y; within a y, both z values hold the same samples
+    assert class_mean_gap(task_only, z, 4).item() > 0.99  # the unconditional gap calls this leakage
+    assert conditional_class_mean_gap(task_only, z, 4, y).item() < 1e-3
+    beyond_task = z[:, None].float() + base.repeat(4, 1)  # h also separates z within each y
+    assert conditional_class_mean_gap(beyond_task, z, 4, y).item() > 0.99
 
 
 def test_uniform_kl_is_zero_only_for_uniform_predictions_and_never_negative():
@@ -206,11 +218,11 @@ def test_a_failing_classifier_stage_is_reported_not_hung(tiny_state, monkeypatch
 
 # ---------------------------------------------------------------- the method
 
-@pytest.mark.parametrize("mode", ["end_to_end", "local"])
-def test_tiny_unlearning_run_of_each_mode(prepared, mode):
+@pytest.mark.parametrize("mode, given_task", [("end_to_end", False), ("local", False), ("end_to_end", True), ("local", True)])
+def test_tiny_unlearning_run_of_each_mode(prepared, mode, given_task):
     model = make_model()
     original = copy.deepcopy(model)
-    method = get_method_class("detachment")({**TINY_PARAMS, "mode": mode})
+    method = get_method_class("detachment")({**TINY_PARAMS, "mode": mode, "means_given_task": given_task})
     result = method.unlearn(model, make_context(prepared, "color+background"))
     assert result.model is model and not model.training
     assert changed(parameters_of(original.extractor), model.extractor) and changed(parameters_of(original.classifier), model.classifier)

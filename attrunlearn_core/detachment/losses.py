@@ -70,3 +70,18 @@ def class_mean_gap(h: torch.Tensor, labels: torch.Tensor, num_classes: int) -> t
     between = ((one_hot.T @ centred).pow(2) / counts[:, None]).sum(0)  # [d]
     total = centred.pow(2).sum(0).clamp_min(1e-12)
     return (between / total + 1e-8).sqrt().mean()
+
+
+def conditional_class_mean_gap(h: torch.Tensor, labels: torch.Tensor, num_classes: int, given: torch.Tensor) -> torch.Tensor:
+    """class_mean_gap within each group of `given` (the task label), weighted by group size: z's mark on h beyond what y carries.
+
+    When z and y are dependent (CIFAR-10: the class decides living/non-living) the unconditional gap
+    also pulls the task's class means together and so fights the task; within a task group it does
+    not. When z is independent of y both estimate the same quantity.
+    """
+    total = h.new_zeros(())
+    for group in torch.unique(given):
+        members = given == group
+        if members.sum() > 1:
+            total = total + class_mean_gap(h[members], labels[members], num_classes) * (members.sum() / len(given))
+    return total

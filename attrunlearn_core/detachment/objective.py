@@ -21,7 +21,7 @@ import torch
 from torch.nn import functional as F
 
 from attrunlearn_core.detachment.aux_networks import AuxiliaryNetworks, EstimatorHead
-from attrunlearn_core.detachment.losses import class_mean_gap, frozen_call, reconstruction_bce, supcon_loss, uniform_kl
+from attrunlearn_core.detachment.losses import class_mean_gap, conditional_class_mean_gap, frozen_call, reconstruction_bce, supcon_loss, uniform_kl
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class DetachmentWeights:
     temperature: float
     head_steps: int = 1
     lambda_means: float = 0.0
+    means_given_task: bool = False  # G_z within each task class (conditional_class_mean_gap)
 
 
 def head_loss(head: EstimatorHead, h: torch.Tensor, labels: torch.Tensor, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -67,7 +68,10 @@ def extractor_loss(h: torch.Tensor, images_uint8: torch.Tensor, task_labels: tor
     reconstruction = reconstruction_bce(aux.decoder(h), images_uint8)
     task_term, _ = head_loss(aux.task_head, h, task_labels, weights.temperature)
     confusion = sum((uniform_kl(frozen_call(head, h)[1]) for head in aux.attribute_heads), h.new_zeros(()))
-    gap = sum((class_mean_gap(h, labels, classes) for labels, classes in attribute_parts), h.new_zeros(()))
+    if weights.means_given_task:
+        gap = sum((conditional_class_mean_gap(h, labels, classes, task_labels) for labels, classes in attribute_parts), h.new_zeros(()))
+    else:
+        gap = sum((class_mean_gap(h, labels, classes) for labels, classes in attribute_parts), h.new_zeros(()))
     loss = weights.lambda_x * reconstruction + weights.lambda_y * task_term + abs(weights.lambda_z) * confusion + weights.lambda_means * gap
     return loss, {"reconstruction_bce": reconstruction.detach(), "task_head_loss": task_term.detach(), "attribute_confusion": confusion.detach(),
                   "attribute_mean_gap": gap.detach()}

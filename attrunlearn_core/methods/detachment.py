@@ -53,6 +53,7 @@ class Detachment(UnlearningMethod):
         "lambda_y": 1.0,            # lambda_2: keep I(h,y) (task head; in local mode the extractor's only task signal)
         "lambda_z": 0.1,            # lambda_3: remove I(h,z) as seen by the attribute heads; its sign is ignored, the term always penalises
         "lambda_means": 30.0,       # remove z's mark on the class means of every element of h (the head-independent part of the attribute term)
+        "means_given_task": False,  # true: the class means within each task class only (keeps y's part of z when z and y are dependent)
         "temperature": 0.1,         # of the supervised-contrastive losses
         "embedding_dim": 64,
         "head_hidden": 128,         # 0: linear heads
@@ -105,7 +106,7 @@ class Detachment(UnlearningMethod):
         state = DetachmentState(
             model=model,
             aux=aux,
-            weights=DetachmentWeights(p["lambda_x"], p["lambda_y"], p["lambda_z"], p["temperature"], p["head_steps"], p["lambda_means"]),
+            weights=DetachmentWeights(p["lambda_x"], p["lambda_y"], p["lambda_z"], p["temperature"], p["head_steps"], p["lambda_means"], p["means_given_task"]),
             extractor_optimizer=adamw([{"params": model.extractor.parameters(), "lr": p["lr"]}, {"params": aux.cooperative_parameters(), "lr": p["aux_lr"]}]),
             estimator_optimizer=adamw([{"params": aux.attribute_heads.parameters(), "lr": p["head_lr"]}]),
             classifier_optimizer=adamw([{"params": model.classifier.parameters(), "lr": p["classifier_lr"]}]),
