@@ -6,15 +6,26 @@ import math
 from attrunlearn_core.config import Cell
 from attrunlearn_core.metrics import aum, chance_normalised_aum
 
+# The full pool beating the half pool by more than this means the efficacy still climbs with attacker data.
+SATURATION_MARGIN = 0.02
 
-def cell_row(cell: Cell, method_name: str, task: str, fidelity: dict, attacks: list[dict], method_seconds: float) -> dict:
-    at_split = [a for a in attacks if a["site"] == "split"]
-    at_penultimate = [a for a in attacks if a["site"] == "penultimate"]
-    if not at_split:
-        raise ValueError(f"{cell.path}: no attacker ran on the split features")
-    worst = max(at_split, key=lambda a: a["accuracy"])
-    by_name = {a["attacker"]: a["accuracy"] for a in at_split}
-    efficacy, chance = worst["accuracy"], worst["chance"]
+
+def _worst(attacks: list[dict], site: str, fraction: float) -> dict | None:
+    candidates = [a for a in attacks if a["site"] == site and a["pool_fraction"] == fraction]
+    return max(candidates, key=lambda a: a["accuracy"], default=None)
+
+
+def cell_row(cell: Cell, method_name: str, task: str, fidelity: dict, attack: dict, method_seconds: float) -> dict:
+    """`attack` is what the cell's attack step wrote: chance levels and one record per site x attacker x pool fraction."""
+    attacks = attack["attacks"]
+    worst = _worst(attacks, "split", 1.0)
+    if worst is None:
+        raise ValueError(f"{cell.path}: no attacker ran on the split features with the full pool")
+    fractions = sorted({a["pool_fraction"] for a in attacks if a["pool_fraction"] < 1.0})
+    worst_half = _worst(attacks, "split", fractions[-1]) if fractions else None
+    penultimate = _worst(attacks, "penultimate", 1.0)
+    efficacy, chance, given_task = worst["accuracy"], attack["chance"], attack["chance_given_task"]
+    half = worst_half["accuracy"] if worst_half else math.nan
     return {
         "dataset": cell.dataset, "model": cell.model, "attribute": cell.attribute, "method": cell.method, "seed": cell.seed,
         "method_name": method_name,
@@ -23,13 +34,14 @@ def cell_row(cell: Cell, method_name: str, task: str, fidelity: dict, attacks: l
         "task_chance": fidelity["chance"],
         "efficacy": efficacy,
         "efficacy_attacker": worst["attacker"],
+        "efficacy_site": worst["site"],
         "chance": chance,
-        "efficacy_linear": by_name.get("linear", math.nan),
-        "efficacy_mlp": by_name.get("mlp", math.nan),
-        "efficacy_resnet": by_name.get("resnet", math.nan),
-        "efficacy_penultimate": max((a["accuracy"] for a in at_penultimate), default=math.nan),
+        "chance_given_task": given_task,
+        "efficacy_half_pool": half,
+        "efficacy_still_climbing": bool(efficacy - half > SATURATION_MARGIN) if worst_half else False,
+        "efficacy_penultimate": penultimate["accuracy"] if penultimate else math.nan,
         "aum": aum(efficacy, fidelity["accuracy"]),
-        "aum_chance_normalised": chance_normalised_aum(efficacy, chance, fidelity["accuracy"], fidelity["chance"]),
+        "aum_chance_normalised": chance_normalised_aum(efficacy, max(chance, given_task), fidelity["accuracy"], fidelity["chance"]),
         "method_seconds": method_seconds,
         "cell_id": cell.path,
     }

@@ -3,8 +3,9 @@
 AUM (the paper's eq. 5) is the harmonic mean of (1 - efficacy) and fidelity.
 Its ceiling depends on the attribute's chance level: an attacker on a balanced binary
 attribute is never below ~0.5, so AUM cannot exceed ~0.67 there while a 10-way attribute
-allows ~0.95. The chance-normalised AUM removes that: leakage = (efficacy - chance) /
-(1 - chance) and utility = (fidelity - task_chance) / (1 - task_chance), both clipped to
+allows ~0.95. The chance-normalised AUM removes that: leakage = (efficacy - floor) /
+(1 - floor), where the floor is the larger of the attribute's chance and its chance given the task (what
+an attacker reads from any model that keeps the task when z and y are dependent), and utility = (fidelity - task_chance) / (1 - task_chance), both clipped to
 [0, 1], and cn-AUM = harmonic_mean(1 - leakage, utility). It is 1 for a model at full task
 accuracy whose attribute an attacker recovers only at chance, and 0 if either fails fully.
 """
@@ -21,6 +22,15 @@ def majority_rate(labels: torch.Tensor) -> float:
     if len(labels) == 0:
         return float("nan")
     return labels.bincount().max().item() / len(labels)
+
+
+def chance_given_task(attribute: torch.Tensor, task: torch.Tensor) -> float:
+    """Accuracy of guessing the attribute from the task label alone: the majority attribute value within each task
+    class, weighted by the class's size. Any model that keeps the task lets an attacker reach this much."""
+    if len(attribute) == 0:
+        return float("nan")
+    correct = sum(attribute[task == y].bincount().max().item() for y in task.unique())
+    return correct / len(attribute)
 
 
 def harmonic_mean(a: float, b: float) -> float:

@@ -7,6 +7,8 @@ rule aggregate:
         cells="results/tables/cells.parquet",
         attacks="results/tables/attacks.parquet",
         method_metrics="results/tables/method_metrics.parquet",
+        summary="results/tables/summary.parquet",
+        attack_summary="results/tables/attack_summary.parquet",
     params:
         cells=CELLS,
         artifact_root="results/mlflow-artifacts",

@@ -38,7 +38,6 @@ wildcard_constraints:
     method=_choice(config["methods"]),
     attribute=_choice(sorted({a for d in config["datasets"] for a in attribute_names(config, d)})),
     seed=r"\d+",
-    site=_choice(["split", "penultimate"]),
 
 
 def cell_of(wildcards):
@@ -56,7 +55,7 @@ CELL_ARTIFACTS = {}
 
 
 def final_targets():
-    return ["results/tables/cells.parquet", "results/tables/attacks.parquet"] + EXTRA_TARGETS
+    return ["results/tables/cells.parquet", "results/tables/attacks.parquet", "results/tables/summary.parquet"] + EXTRA_TARGETS
 
 
 def method_class(method):

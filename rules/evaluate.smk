@@ -1,46 +1,38 @@
-rule extract_features:
-    """Frozen h (at the split) and penultimate features of the attacker splits; fidelity on test."""
+rule fit_attackers:
+    """h and penultimate features under the unlearned model; every attacker trained from scratch on its pool
+    (attacker-train + train by default) and on half of it, scored on attacker-test; fidelity on test."""
     input:
         data=cell_data,
         model=rules.unlearn.output.model,
     output:
-        features=temp(cell_file("features.pt")),
+        attacks=cell_file("attacks.json"),
         fidelity=cell_file("fidelity.json"),
-    log:
-        cell_file("extract_features.log"),
-    threads: 1
-    script:
-        "../workflow_scripts/extract_features.py"
-
-
-rule fit_attacker:
-    """Every configured attacker trained from scratch on (h, z) of attacker-train, scored on attacker-test."""
-    input:
-        data=cell_data,
-        features=rules.extract_features.output.features,
-    output:
-        attacks=cell_file("attack_{site}.json"),
     params:
-        spec=config["attackers"],
+        attackers=config["attackers"],
+        task=lambda w: config["datasets"][w.dataset]["task"],
+        device=config["device"],
     log:
-        cell_file("fit_attacker_{site}.log"),
+        cell_file("fit_attackers.log"),
     benchmark:
-        cell_file("fit_attacker_{site}.benchmark.tsv")
+        cell_file("fit_attackers.benchmark.tsv")
     threads: 1
     resources:
         gpu=1,
     script:
-        "../workflow_scripts/fit_attacker.py"
+        "../workflow_scripts/fit_attackers.py"
 
 
 rule evaluate:
-    """One grid cell's row: fidelity, per-attacker and worst-case efficacy with chance, AUM."""
+    """One grid cell's row: fidelity, worst-case efficacy with chance and chance given the task, saturation, AUM."""
     input:
         report=rules.unlearn.output.report,
-        fidelity=rules.extract_features.output.fidelity,
-        attacks=expand(cell_file("attack_{site}.json"), site=config["attackers"]["sites"], allow_missing=True),
+        fidelity=rules.fit_attackers.output.fidelity,
+        attacks=rules.fit_attackers.output.attacks,
     output:
         metrics=cell_file("metrics.json"),
+    params:
+        method_name=lambda w: config["methods"][w.method]["method"],
+        task=lambda w: config["datasets"][w.dataset]["task"],
     log:
         cell_file("evaluate.log"),
     threads: 1

@@ -4,7 +4,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from attrunlearn_core.config import grid_cells, validate_config
-from attrunlearn_core.results_table import ATTACKS_SCHEMA, CELLS_SCHEMA
+from attrunlearn_core.results_table import ATTACK_SUMMARY_SCHEMA, ATTACKS_SCHEMA, CELLS_SCHEMA, SUMMARY_SCHEMA
 
 from conftest import write_config
 from workflow import snakemake
@@ -36,14 +36,36 @@ def test_tables_have_the_documented_schema_and_one_row_per_cell(tiny_run, tiny_c
     expected = {c.path for c in grid_cells(validate_config(tiny_config))}
     assert set(cells.column("cell_id").to_pylist()) == expected and cells.num_rows == len(expected)
     rows = cells.to_pylist()
+    attack_rows = attacks.to_pylist()
     for row in rows:
-        assert 0.0 <= row["fidelity"] <= 1.0 and 0.0 < row["chance"] <= 1.0
-        assert row["efficacy"] == max(row["efficacy_linear"], row["efficacy_mlp"], row["efficacy_resnet"])
+        assert 0.0 <= row["fidelity"] <= 1.0 and 0.0 < row["chance"] <= row["chance_given_task"] <= 1.0
+        on_h = [a for a in attack_rows if a["attribute"] == row["attribute"] and a["site"] == "split"]
+        assert row["efficacy"] == max(a["accuracy"] for a in on_h if a["pool_fraction"] == 1.0)
+        assert row["efficacy_half_pool"] == max(a["accuracy"] for a in on_h if a["pool_fraction"] == 0.5)
+        assert row["efficacy_still_climbing"] == (row["efficacy"] - row["efficacy_half_pool"] > 0.02)
     # color has 4 values, color+background 8: chance must reflect the joint attribute.
     by_attribute = {row["attribute"]: row for row in rows}
     assert by_attribute["color+background"]["chance"] < by_attribute["color"]["chance"]
-    # 3 attackers on h + 2 probes on penultimate features, per cell.
-    assert attacks.num_rows == 5 * len(expected)
+    # every attacker on h, the vector attackers on penultimate features, each on the full and the half pool.
+    names = tiny_config["attackers"]["names"]
+    assert attacks.num_rows == (len(names) + len(names) - 2) * 2 * len(expected)
+    for a in attack_rows:
+        assert a["wilson_low"] <= a["accuracy"] <= a["wilson_high"] and a["num_correct"] == round(a["accuracy"] * a["num_test"])
+    # the pool is attacker-train plus train, attacker-test never in it
+    splits = tiny_config["datasets"]["embedded"]["splits"]
+    assert {a["num_train"] for a in attack_rows if a["pool_fraction"] == 1.0} == {splits["attacker_train"] + splits["train"]}
+
+
+def test_summary_has_one_row_per_method_and_attribute_over_seeds(tiny_run, tiny_config):
+    workdir, _ = tiny_run
+    summary = pq.read_table(workdir / "results/tables/summary.parquet")
+    attack_summary = pq.read_table(workdir / "results/tables/attack_summary.parquet")
+    assert summary.schema.equals(SUMMARY_SCHEMA) and attack_summary.schema.equals(ATTACK_SUMMARY_SCHEMA)
+    cells = pq.read_table(workdir / "results/tables/cells.parquet").to_pandas().set_index("attribute")
+    for row in summary.to_pylist():
+        assert row["n_seeds"] == len(tiny_config["grid"]["seeds"])
+        assert row["efficacy_mean"] == cells.loc[row["attribute"], "efficacy"]
+    assert attack_summary.num_rows == pq.read_table(workdir / "results/tables/attacks.parquet").num_rows
 
 
 def test_one_mlflow_run_per_cell_with_axes_as_tags(tiny_run):

@@ -5,4 +5,4 @@ from _step import run_step
 from attrunlearn_core.pipeline.aggregate_results import aggregate_results
 
 p, o = snakemake.params, snakemake.output
-run_step(snakemake, lambda: aggregate_results(snakemake.config, p.cells, list(snakemake.input.metrics), o.cells, o.attacks, o.method_metrics, artifacts={cell: [Path(f) for f in files] for cell, files in p.artifacts.items()}, mlflow_artifact_root=p.artifact_root))
+run_step(snakemake, lambda: aggregate_results(snakemake.config, p.cells, list(snakemake.input.metrics), o.cells, o.attacks, o.method_metrics, o.summary, o.attack_summary, artifacts={cell: [Path(f) for f in files] for cell, files in p.artifacts.items()}, mlflow_artifact_root=p.artifact_root))

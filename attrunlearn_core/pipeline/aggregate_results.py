@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 
 from attrunlearn_core.atomic import atomic_path, load_json
 from attrunlearn_core.config import Cell, method_spec, training_recipe
-from attrunlearn_core.results_table import ATTACKS_SCHEMA, CELLS_SCHEMA, METHOD_METRICS_SCHEMA
+from attrunlearn_core.results_table import ATTACK_SUMMARY_SCHEMA, ATTACKS_SCHEMA, CELLS_SCHEMA, METHOD_METRICS_SCHEMA, SUMMARY_SCHEMA
+from attrunlearn_core.summary import summarise_attacks, summarise_cells
 from attrunlearn_core.tracking import flatten_params, log_cell_runs
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def cell_params(config: dict, cell: Cell) -> dict:
 
 
 def aggregate_results(config: dict, cells: list[Cell], metrics_paths: list[str | Path], cells_out: str | Path, attacks_out: str | Path, method_metrics_out: str | Path,
-                      artifacts: dict[str, list[Path]] | None = None, mlflow_artifact_root: str | Path = "results/mlflow-artifacts") -> pd.DataFrame:
+                      summary_out: str | Path, attack_summary_out: str | Path, artifacts: dict[str, list[Path]] | None = None, mlflow_artifact_root: str | Path = "results/mlflow-artifacts") -> pd.DataFrame:
     rows, attack_rows, method_rows, runs = [], [], [], []
     keys = ("dataset", "model", "attribute", "method", "seed")
     for cell, path in zip(cells, metrics_paths):
@@ -48,9 +49,12 @@ def aggregate_results(config: dict, cells: list[Cell], metrics_paths: list[str |
     write_table(rows, CELLS_SCHEMA, cells_out)
     write_table(attack_rows, ATTACKS_SCHEMA, attacks_out)
     write_table(method_rows, METHOD_METRICS_SCHEMA, method_metrics_out)
+    summary = summarise_cells(pd.DataFrame(rows, columns=CELLS_SCHEMA.names))
+    write_table(summary.to_dict("records"), SUMMARY_SCHEMA, summary_out)
+    write_table(summarise_attacks(pd.DataFrame(attack_rows, columns=ATTACKS_SCHEMA.names)).to_dict("records"), ATTACK_SUMMARY_SCHEMA, attack_summary_out)
     counts = log_cell_runs(config["mlflow"]["tracking_uri"], config["mlflow"]["experiment"], Path(mlflow_artifact_root), runs)
     log.info("tables: %d cells, %d attacker rows; MLflow runs created %d, unchanged %d", len(rows), len(attack_rows), counts["created"], counts["kept"])
-    frame = pd.DataFrame(rows)
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
-        log.info("\n%s", frame[["dataset", "model", "attribute", "method", "seed", "fidelity", "efficacy", "chance", "aum", "aum_chance_normalised"]].round(4).to_string(index=False))
-    return frame
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        log.info("\n%s", summary[["dataset", "model", "attribute", "method", "n_seeds", "fidelity_mean", "efficacy_mean", "efficacy_ci_low", "efficacy_ci_high",
+                                  "efficacy_attacker", "efficacy_still_climbing", "chance", "chance_given_task", "aum_mean", "aum_chance_normalised_mean"]].round(4).to_string(index=False))
+    return pd.DataFrame(rows)

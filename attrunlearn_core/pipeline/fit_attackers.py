@@ -1,35 +1,74 @@
+"""One cell's attack: h and penultimate features under the model being attacked, every attacker on each site,
+on the full pool and on a fraction of it; fidelity on the test split from the same model load."""
 from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from pathlib import Path
 
-from attrunlearn_core.atomic import load_torch, save_json
-from attrunlearn_core.attackers import attackers_for
-from attrunlearn_core.attackers.fit import AttackerRecipe, fit_attacker
+import torch
+
+from attrunlearn_core.atomic import save_json
+from attrunlearn_core.attackers import attackers_for, get_attacker_class
+from attrunlearn_core.attackers.base import AttackerRecipe
+from attrunlearn_core.attackers.pool import pool_subset
+from attrunlearn_core.checkpoints import load_model
 from attrunlearn_core.config import Cell
 from attrunlearn_core.datasets.prepared import PreparedDataset, joint_labels
+from attrunlearn_core.features import extract_features
+from attrunlearn_core.metrics import chance_given_task, majority_rate
 from attrunlearn_core.seeding import derive_seed, seed_everything
+from attrunlearn_core.statistics import wilson_interval
 from attrunlearn_core.training import pick_device
 
 log = logging.getLogger(__name__)
 
 
-def fit_cell_attackers(config: dict, cell: Cell, site: str, prepared_path: str | Path, features_path: str | Path, output: str | Path) -> None:
-    """Every configured attacker on one feature site, trained from scratch on attacker-train."""
+def attacker_recipe(spec: dict) -> AttackerRecipe:
+    return AttackerRecipe(**{k: v for k, v in spec.get("recipe", {}).items() if k in {f.name for f in dataclasses.fields(AttackerRecipe)}})
+
+
+def fit_cell_attackers(spec: dict, task: str, device_name: str, cell: Cell, prepared_path: str | Path, model_path: str | Path,
+                       attacks_out: str | Path, fidelity_out: str | Path) -> None:
+    """`spec` is the config's `attackers:` section."""
     prepared = PreparedDataset.load(prepared_path)
-    features = load_torch(features_path)
+    device = pick_device(device_name)
+    model = load_model(model_path)
     labels, classes = joint_labels(prepared, cell.attribute)
-    train_z, test_z = labels[prepared.splits["attacker_train"]], labels[prepared.splits["attacker_test"]]
-    train_x, test_x = features["attacker_train"][site], features["attacker_test"][site]
-    defaults = {f.name for f in dataclasses.fields(AttackerRecipe)}
-    recipe = AttackerRecipe(**{k: v for k, v in config["attackers"].get("recipe", {}).items() if k in defaults})
-    device = pick_device(config.get("device", "auto"))
-    results = []
-    for name in attackers_for(tuple(train_x.shape[1:]), config["attackers"]["names"]):
-        generator = seed_everything(derive_seed(cell.seed, "attacker", cell.path, site, name))
-        result = fit_attacker(name, train_x, train_z, test_x, test_z, classes, recipe, generator, device)
-        result["site"] = site
-        log.info("%s %s %s: accuracy %.4f (chance %.4f, best epoch %d)", cell.path, site, name, result["accuracy"], result["chance"], result["best_epoch"])
-        results.append(result)
-    save_json(results, output)
+
+    test = extract_features(model, prepared.split_images("test"), device)
+    test_task = prepared.split_labels("test", task)
+    fidelity = (test["logits"].argmax(1) == test_task).float().mean().item()
+    save_json({"accuracy": fidelity, "chance": majority_rate(test_task), "num_test": len(test_task)}, fidelity_out)
+
+    pool_splits, recipe = spec["pool"], attacker_recipe(spec)
+    pool = [extract_features(model, prepared.split_images(split), device) for split in pool_splits]
+    pool_z = torch.cat([labels[prepared.splits[split]] for split in pool_splits])
+    held_out = extract_features(model, prepared.split_images("attacker_test"), device)
+    test_z = labels[prepared.splits["attacker_test"]]
+    attacks = []
+    for site in spec["sites"]:
+        pool_x = torch.cat([part[site] for part in pool]).float()
+        for fraction in sorted({1.0, spec["saturation_fraction"]}, reverse=True):
+            subset = pool_subset(pool_x, pool_z, fraction, recipe.validation_fraction, classes,
+                                 torch.Generator().manual_seed(derive_seed(cell.seed, "attack-pool", cell.path, site, fraction)))
+            for name in attackers_for(tuple(pool_x.shape[1:]), spec["names"]):
+                seed = derive_seed(cell.seed, "attacker", cell.path, site, name, fraction)
+                seed_everything(seed)
+                started = time.perf_counter()
+                attacker = get_attacker_class(name)(recipe, seed, device).fit(subset)
+                correct = int((attacker.predict(held_out[site].float()) == test_z).sum())
+                low, high = wilson_interval(correct, len(test_z))
+                attacks.append({
+                    "site": site, "attacker": name, "pool_fraction": fraction,
+                    "accuracy": correct / len(test_z), "num_correct": correct, "num_test": len(test_z),
+                    "wilson_low": low, "wilson_high": high, "chance": majority_rate(test_z),
+                    "validation_accuracy": attacker.validation_accuracy, "best_epoch": attacker.best_epoch,
+                    "num_train": len(subset.fit_z) + len(subset.val_z), "seconds": time.perf_counter() - started,
+                })
+                log.info("%s %s %s pool %.2f (%d): accuracy %.4f [%.4f, %.4f], best epoch %d, %.1f s", cell.path, site, name, fraction,
+                         attacks[-1]["num_train"], attacks[-1]["accuracy"], low, high, attacker.best_epoch, attacks[-1]["seconds"])
+    task_test = prepared.split_labels("attacker_test", task)
+    save_json({"chance": majority_rate(test_z), "chance_given_task": chance_given_task(test_z, task_test), "pool": pool_splits,
+               "attacks": attacks}, attacks_out)

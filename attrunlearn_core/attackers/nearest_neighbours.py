@@ -1,0 +1,17 @@
+"""k-nearest neighbours, k chosen by cross-validation on the pool."""
+from __future__ import annotations
+
+from sklearn.neighbors import KNeighborsClassifier
+
+from attrunlearn_core.attackers import register_attacker
+from attrunlearn_core.attackers.scikit import ScikitAttacker
+
+
+@register_attacker
+class NearestNeighboursAttacker(ScikitAttacker):
+    name = "knn"
+    step_name = "kneighborsclassifier"
+    grid = {"n_neighbors": [1, 5, 15, 45]}
+
+    def estimator(self):
+        return KNeighborsClassifier()

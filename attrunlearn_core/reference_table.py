@@ -1,0 +1,67 @@
+"""The README's reference numbers, regenerated from a grid's summary table (never typed by hand).
+
+    python -m attrunlearn_core.reference_table results/tables/summary.parquet --machine "idle 2-core CPU" [--readme README.md --section default]
+
+prints a Markdown table of mean ± 95 % CI half-width per method; with --readme it replaces the block between
+`<!-- reference:SECTION -->` and `<!-- /reference:SECTION -->` in that file.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+
+COLUMNS = [("fidelity", "fidelity"), ("efficacy", "efficacy (worst)"), ("aum", "AUM"), ("aum_chance_normalised", "cn-AUM"), ("method_seconds", "method s")]
+
+
+def _cell(row: pd.Series, metric: str) -> str:
+    digits = 0 if metric == "method_seconds" else 3
+    mean, low, high = row[f"{metric}_mean"], row[f"{metric}_ci_low"], row[f"{metric}_ci_high"]
+    if math.isnan(low):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {(high - low) / 2:.{digits}f}"
+
+
+def markdown_table(summary: pd.DataFrame, machine: str) -> str:
+    lines = []
+    for (dataset, model, attribute), group in summary.groupby(["dataset", "model", "attribute"], sort=False):
+        first = group.iloc[0]
+        lines += [f"*{dataset} × {model}, unlearning `{attribute}`: {int(group['n_seeds'].min())} seeds, mean ± 95 % Student-t "
+                  f"half-width; chance {first['chance']:.3f}, chance given the task {first['chance_given_task']:.3f}, task chance "
+                  f"{first['task_chance']:.3f}; {machine}.*", "",
+                  "| method | " + " | ".join(title for _, title in COLUMNS) + " | worst attacker | still climbing |",
+                  "| --- |" + " --- |" * (len(COLUMNS) + 2)]
+        for _, row in group.iterrows():
+            name = f"{row['method']} (baseline-1)" if row["method_name"] == "original" else row["method"]
+            lines.append(f"| {name} | " + " | ".join(_cell(row, metric) for metric, _ in COLUMNS)
+                         + f" | {row['efficacy_attacker']} | {'yes' if row['efficacy_still_climbing'] else 'no'} |")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def replace_section(readme: Path, section: str, table: str) -> None:
+    text = readme.read_text()
+    pattern = re.compile(rf"(<!-- reference:{re.escape(section)} -->\n).*?(<!-- /reference:{re.escape(section)} -->)", re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"attrunlearn: {readme}: no <!-- reference:{section} --> block")
+    readme.write_text(pattern.sub(lambda m: m.group(1) + table + m.group(2), text))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("summary", type=Path)
+    parser.add_argument("--machine", required=True, help="where the numbers were measured, e.g. 'idle 2-core CPU'")
+    parser.add_argument("--readme", type=Path)
+    parser.add_argument("--section")
+    args = parser.parse_args()
+    table = markdown_table(pd.read_parquet(args.summary), args.machine)
+    if args.readme:
+        replace_section(args.readme, args.section, table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

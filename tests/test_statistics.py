@@ -1,0 +1,80 @@
+import math
+
+import pandas as pd
+import pytest
+
+from attrunlearn_core.metrics import chance_given_task, chance_normalised_aum
+from attrunlearn_core.statistics import t_interval, wilson_interval
+from attrunlearn_core.summary import summarise_attacks, summarise_cells
+
+
+def test_t_interval_matches_the_textbook_value():
+    result = t_interval([0.80, 0.82, 0.84])
+    assert result["mean"] == pytest.approx(0.82)
+    assert result["std"] == pytest.approx(0.02)
+    # t(0.975, 2) = 4.3027
+    assert result["ci_high"] - result["mean"] == pytest.approx(4.3027 * 0.02 / math.sqrt(3), rel=1e-4)
+
+
+def test_one_seed_has_no_interval():
+    result = t_interval([0.5])
+    assert result["mean"] == 0.5 and math.isnan(result["ci_low"]) and math.isnan(result["std"])
+
+
+def test_wilson_interval_is_asymmetric_near_the_boundary_and_contains_the_estimate():
+    low, high = wilson_interval(98, 100)
+    assert low < 0.98 < high < 1.0
+    assert high - 0.98 < 0.98 - low
+    assert wilson_interval(50, 100)[0] == pytest.approx(0.4038, abs=1e-3)
+
+
+def test_chance_given_task_is_the_weighted_majority_within_each_task_class():
+    import torch
+
+    task = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    attribute = torch.tensor([0, 0, 0, 1, 2, 2, 1, 1])  # within task 0: 3/4 share z=0; within task 1: 2/4
+    assert chance_given_task(attribute, task) == pytest.approx(5 / 8)
+    # when z decides y (CIFAR-10: the class decides living), it is at least as high as the plain majority rate
+    assert chance_given_task(attribute, task) >= attribute.bincount().max().item() / len(attribute)
+
+
+def test_cn_aum_counts_leakage_only_above_the_floor():
+    assert chance_normalised_aum(0.2, 0.2, 1.0, 0.5) == pytest.approx(1.0)
+    assert chance_normalised_aum(0.6, 0.2, 1.0, 0.5) < 1.0
+
+
+def _cells(efficacies, still_climbing=(False, False, False)):
+    return pd.DataFrame([{"dataset": "d", "model": "m", "attribute": "a", "method": "x", "seed": seed, "method_name": "x", "fidelity": 0.9,
+                          "task_chance": 0.5, "efficacy": e, "efficacy_attacker": attacker, "chance": 0.25, "chance_given_task": 0.3,
+                          "efficacy_still_climbing": climbing, "aum": 0.5, "aum_chance_normalised": 0.6, "method_seconds": 1.0 + seed}
+                         for seed, (e, attacker, climbing) in enumerate(zip(efficacies, ["mlp", "knn", "mlp"], still_climbing))])
+
+
+def test_summary_rows_carry_mean_std_and_interval_per_metric():
+    summary = summarise_cells(_cells([0.8, 0.82, 0.84], (False, True, False)))
+    row = summary.iloc[0]
+    assert row["n_seeds"] == 3 and row["efficacy_attacker"] == "mlp" and bool(row["efficacy_still_climbing"])
+    assert row["efficacy_mean"] == pytest.approx(0.82)
+    assert row["efficacy_ci_low"] < row["efficacy_mean"] < row["efficacy_ci_high"]
+    assert row["fidelity_std"] == pytest.approx(0.0) and row["method_seconds_mean"] == pytest.approx(2.0)
+
+
+def test_attack_summary_pools_test_predictions_for_wilson():
+    attacks = pd.DataFrame([{"dataset": "d", "model": "m", "attribute": "a", "method": "x", "seed": s, "site": "split", "attacker": "mlp",
+                             "pool_fraction": 1.0, "accuracy": k / 100, "num_correct": k, "num_test": 100} for s, k in enumerate([70, 80, 90])])
+    row = summarise_attacks(attacks).iloc[0]
+    assert row["num_test"] == 300 and row["accuracy_mean"] == pytest.approx(0.8)
+    assert (row["wilson_low"], row["wilson_high"]) == pytest.approx(wilson_interval(240, 300))
+
+
+def test_reference_table_is_generated_from_the_summary_into_the_readme_block(tmp_path):
+    from attrunlearn_core.reference_table import markdown_table, replace_section
+
+    summary = summarise_cells(_cells([0.8, 0.82, 0.84]))
+    table = markdown_table(summary, "test machine")
+    assert "| x | 0.900 ± 0.000 | 0.820 ± 0.050 |" in table and "3 seeds" in table and "test machine" in table
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- reference:default -->\nold\n<!-- /reference:default -->\nrest\n")
+    replace_section(readme, "default", table)
+    text = readme.read_text()
+    assert "old" not in text and table in text and text.endswith("rest\n")
