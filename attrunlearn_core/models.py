@@ -14,8 +14,10 @@ import logging
 import torch
 import torchvision
 from torch import fx, nn
-from torch.fx import symbolic_trace
+from torchvision.models.densenet import _DenseLayer
+from torchvision.models.swin_transformer import ShiftedWindowAttention
 from torchvision.models.vision_transformer import VisionTransformer
+from torchvision.ops import DropBlock2d, StochasticDepth
 
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.feature_layout import CHANNELS_FIRST, AsFeatureMap, FromFeatureMap, layout_of
@@ -92,6 +94,32 @@ def build_model_from_spec(spec: dict, num_classes: int, image_size: int | None =
     return build_model(spec["arch"], num_classes, image_size, spec.get("kwargs"))
 
 
+class _ModeKeepingTracer(fx.Tracer):
+    """Keeps as single nodes the modules that pass `self.training` to a function (stochastic depth, Swin's
+    attention dropout, DenseNet's dropout): traced through, the mode at trace time would be baked into the graph."""
+
+    LEAVES = (StochasticDepth, DropBlock2d, ShiftedWindowAttention, _DenseLayer)
+
+    def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
+        return isinstance(module, self.LEAVES) or super().is_leaf_module(module, qualified_name)
+
+
+def trace(model: nn.Module) -> fx.GraphModule:
+    """The model's fx graph, refused when it still depends on the train/eval mode at trace time."""
+    was_training = model.training
+    graphs = []
+    try:
+        for mode in (True, False):
+            model.train(mode)
+            graphs.append(_ModeKeepingTracer().trace(model))
+    finally:
+        model.train(was_training)
+    if graphs[0].python_code("self").src != graphs[1].python_code("self").src:
+        raise ConfigError(f"split_after: {type(model).__name__}'s forward branches on training/eval mode, which a traced split cannot keep"
+                          " (GoogLeNet, Inception: set kwargs: {aux_logits: false})")
+    return fx.GraphModule(model, graphs[1])
+
+
 def _inside(node: fx.Node, module_name: str) -> bool:
     """Whether the node runs inside the module, functional ops (a residual add) included."""
     paths = [str(node.target)] if node.op == "call_module" else []
@@ -120,8 +148,7 @@ def _subgraph(root: nn.Module, nodes: list[fx.Node], inputs: dict[fx.Node, str],
 
 def split_model(model: nn.Module, split_after: str = DEFAULT_SPLIT_AFTER, image_size: int = DEFAULT_IMAGE_SIZE) -> SplitModel:
     """Split after the named module. `image_size` is only used to see h's layout (a ViT uses its own)."""
-    graph_module = symbolic_trace(model)
-    nodes = list(graph_module.graph.nodes)
+    nodes = list(trace(model).graph.nodes)
     last = _last_node_inside(model, nodes, split_after)
     first = {node for node in nodes[: last + 1] if node.op != "get_attr"}
     crossing = [node for node in nodes[: last + 1] if node in first and any(user not in first and user.op != "get_attr" for user in node.users)]
@@ -155,7 +182,7 @@ def _h_layout(model: nn.Module, extractor: nn.Module, later_nodes: list[fx.Node]
 
 def module_output_layout(model: nn.Module, module_name: str, image_size: int) -> str:
     """The layout of a named module's output in the unsplit model (for Grad-CAM's reshape)."""
-    nodes = list(symbolic_trace(model).graph.nodes)
+    nodes = list(trace(model).graph.nodes)
     last = _last_node_inside(model, nodes, module_name)
     outputs = []
     handle = dict(model.named_modules())[module_name].register_forward_hook(lambda _m, _i, output: outputs.append(output))
