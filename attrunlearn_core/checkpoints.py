@@ -24,3 +24,33 @@ def load_checkpoint(path: str | Path) -> dict:
 
 def load_model(path: str | Path) -> SplitModel:
     return load_checkpoint(path)["model"]
+
+
+EXPORT_HINT = "export the weights with torch.save(model.state_dict(), path)"
+
+
+def load_state_dict_file(path: str | Path) -> dict:
+    """A user's state dict, loaded with weights_only=True: a user's file is untrusted and is never unpickled.
+
+    A state dict wrapped as {"state_dict": ...} or {"model": ...} and DataParallel's "module." prefixes are accepted.
+    """
+    import pickle
+
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise AttrUnlearnError(f"{path}: holds pickled Python objects (e.g. a whole model), which a user's file is never trusted to unpickle; {EXPORT_HINT}") from None
+    except (OSError, EOFError, RuntimeError, KeyError, ValueError) as error:
+        raise AttrUnlearnError(f"{path}: not a PyTorch state dict file ({error.__class__.__name__}: {str(error).splitlines()[0] if str(error) else ''}); {EXPORT_HINT}") from None
+    if isinstance(state, dict):
+        for key in ("state_dict", "model"):
+            if isinstance(state.get(key), dict):
+                state = state[key]
+                break
+    if not isinstance(state, dict) or not state or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise AttrUnlearnError(f"{path}: holds a {type(state).__name__} that is not a state dict (parameter name -> tensor); {EXPORT_HINT}")
+    if all(key.startswith("module.") for key in state):
+        state = {key.removeprefix("module."): value for key, value in state.items()}
+    return state

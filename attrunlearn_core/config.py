@@ -75,6 +75,10 @@ def check_names(config: dict, source: str = "config") -> None:
     for name, spec in config["models"].items():
         if spec["arch"] not in list_models():
             raise ConfigError(f"{source}: models.{name}.arch: unknown torchvision model {spec['arch']!r}")
+        if spec.get("kwargs"):
+            check_model_kwargs(spec, f"{source}: models.{name}")
+        if spec.get("checkpoint") and not Path(spec["checkpoint"]).is_file():
+            raise ConfigError(f"{source}: models.{name}.checkpoint: no such file {spec['checkpoint']!r} (a relative path is read from the working directory)")
     for attacker in config["attackers"]["names"]:
         if attacker not in list_attackers():
             raise ConfigError(f"{source}: attackers.names: unknown attacker {attacker!r} (known: {', '.join(list_attackers())})")
@@ -92,6 +96,19 @@ def check_names(config: dict, source: str = "config") -> None:
                 method_class = get_method_class(config["methods"][method]["method"])
                 if "+" in attribute and not method_class.supports_multi_attribute:
                     raise ConfigError(f"{source}: methods.{method}: {method_class.name} cannot unlearn several attributes at once ({attribute!r} in datasets.{dataset}.attributes)")
+
+
+def check_model_kwargs(spec: dict, where: str) -> None:
+    """Build the model on the meta device (no memory, milliseconds), so bad kwargs stop the DAG build."""
+    import torch
+
+    from attrunlearn_core.models import build_model_from_spec
+
+    try:
+        with torch.device("meta"):
+            build_model_from_spec(spec, 2)
+    except ConfigError as error:
+        raise ConfigError(f"{where}.{error}") from None
 
 
 def load_config(path: str | Path) -> dict:

@@ -12,6 +12,8 @@ import torchvision.transforms.functional as TF
 from torch import nn
 
 from attrunlearn_core.errors import ConfigError
+from attrunlearn_core.feature_layout import cam_reshape_transform
+from attrunlearn_core.models import module_output_layout
 from attrunlearn_core.training import to_input
 
 # Config name -> pytorch_grad_cam class. Imported on use: the package takes seconds to import and
@@ -55,20 +57,32 @@ def _backward_stops_at(model: nn.Module, layer: nn.Module):
             p.requires_grad_(flag)
 
 
+def target_layout(model: nn.Module, target_layer: str, image_size: int) -> str:
+    """The target layer's output layout: a Swin stage is channels-last, a ViT layer gives tokens."""
+    find_layer(model, target_layer)
+    return module_output_layout(model, target_layer, image_size)
+
+
 def compute_cams(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, target_layer: str, cam_method: str = "gradcam",
-                 device: torch.device | str = "cpu", batch_size: int = 256) -> torch.Tensor:
-    """CAM of class targets[i] for uint8 images[i]: float32 [N, H, W], each map scaled to [0, 1]."""
+                 device: torch.device | str = "cpu", batch_size: int = 256, layout: str | None = None) -> torch.Tensor:
+    """CAM of class targets[i] for uint8 images[i]: float32 [N, H, W], each map scaled to [0, 1].
+
+    The target layer's output is viewed as [N, C, H, W] first (`layout`, found from the model when None):
+    pytorch_grad_cam reads dimension 1 as channels, so a channels-last map would give stripes.
+    """
     if cam_method not in CAM_METHODS:
         raise ConfigError(f"cam: unknown CAM method {cam_method!r} (known: {', '.join(CAM_METHODS)})")
     model = model.to(device).eval()
     layer = find_layer(model, target_layer)
+    if layout is None:
+        layout = target_layout(model, target_layer, images.shape[-1])
     import pytorch_grad_cam
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
     cam_class = getattr(pytorch_grad_cam, CAM_METHODS[cam_method])
     maps = []
     with _backward_stops_at(model, layer):
-        cam = cam_class(model=model, target_layers=[layer])
+        cam = cam_class(model=model, target_layers=[layer], reshape_transform=cam_reshape_transform(layout))
         try:
             for start in range(0, len(images), batch_size):
                 batch = to_input(images[start : start + batch_size], torch.device(device))
@@ -127,9 +141,10 @@ def mask_images(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, *
                 mean_colour: torch.Tensor | None, device: torch.device | str = "cpu", batch_size: int = 256) -> tuple[torch.Tensor, int]:
     """Masked copies of uint8 images, batch by batch (never all CAMs in memory), and how many CAMs were flat (all zero)."""
     masked, flat = torch.empty_like(images), 0
+    layout = target_layout(model.to(device), target_layer, images.shape[-1])
     for start in range(0, len(images), batch_size):
         batch = images[start : start + batch_size]
-        cams = compute_cams(model, batch, targets[start : start + batch_size], target_layer, cam_method, device, batch_size)
+        cams = compute_cams(model, batch, targets[start : start + batch_size], target_layer, cam_method, device, batch_size, layout)
         flat += int((cams.flatten(1).amax(1) == 0).sum())
         masked[start : start + batch_size] = apply_mask(batch, top_fraction_mask(cams, fraction), fill, mean_colour)
     return masked, flat

@@ -1,9 +1,20 @@
+# A model entry with `checkpoint:` is imported as baseline-1 (the user's own weights); the others are trained.
+# Each rule only matches its own models, so the two never compete for the same output.
+USER_CHECKPOINT_MODELS = [name for name, spec in config["models"].items() if spec.get("checkpoint")]
+
+
+def _models_matching(names):
+    return "|".join(re.escape(name) for name in names) or "(?!)"  # (?!) matches nothing
+
+
 rule train_baseline:
     """Baseline-1: the task model trained from scratch on the train split."""
     input:
         data=rules.prepare.output.data,
     output:
         model="results/models/{dataset}/{model}/seed{seed}/baseline.pt",
+    wildcard_constraints:
+        model=_models_matching([name for name in config["models"] if name not in USER_CHECKPOINT_MODELS]),
     params:
         spec=lambda w: {"model": config["models"][w.model], "training": training_recipe(config, w.dataset)},
     log:
@@ -15,3 +26,21 @@ rule train_baseline:
         gpu=1,
     script:
         "../workflow_scripts/train_baseline.py"
+
+
+rule import_baseline:
+    """Baseline-1 from the user's state dict, checked against the architecture and the task's classes."""
+    input:
+        data=rules.prepare.output.data,
+        checkpoint=lambda w: config["models"][w.model]["checkpoint"],
+    output:
+        model=rules.train_baseline.output.model,
+    wildcard_constraints:
+        model=_models_matching(USER_CHECKPOINT_MODELS),
+    params:
+        spec=lambda w: {"model": config["models"][w.model]},
+    log:
+        "results/logs/import_baseline/{dataset}/{model}/seed{seed}.log",
+    threads: 1
+    script:
+        "../workflow_scripts/import_baseline.py"

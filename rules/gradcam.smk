@@ -35,7 +35,7 @@ rule train_attribute_model:
     wildcard_constraints:
         epochs=r"\d+",
     params:
-        spec=lambda w: {"arch": config["models"][w.model]["arch"], "training": training_recipe(config, w.dataset)},
+        spec=lambda w: {**{k: v for k, v in config["models"][w.model].items() if k in ("arch", "kwargs")}, "training": training_recipe(config, w.dataset)},
     log:
         RESULTS + "/logs/train_attribute_model/{dataset}/{model}/seed{seed}/{attribute}_epochs{epochs}.log",
     benchmark:

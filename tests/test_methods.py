@@ -112,3 +112,21 @@ def test_composite_attribute_works_or_is_refused_by_the_config(name, tiny_config
         with pytest.raises(ConfigError) as excinfo:
             validate_config(tiny_config)
         assert "methods.under_test" in str(excinfo.value) and "several attributes" in str(excinfo.value)
+
+
+@pytest.mark.parametrize("family", ["vit", "swin"])
+@pytest.mark.parametrize("name", list_methods())
+def test_method_runs_on_a_tiny_transformer(name, family):
+    """Every method on a ViT (h: tokens) and a Swin (h: channels-last) split, seen through h as [N, C, H, W]."""
+    from tiny_transformers import tiny_split_transformer
+
+    model = tiny_split_transformer(family, tiny_prepared().num_classes[TASK])
+    result = get_method_class(name)(SMOKE_PARAMS.get(name)).unlearn(model, context("color", 3))
+    split = result.model.eval()
+    x = probe_inputs()
+    with torch.no_grad():
+        logits = split(x)
+        assert logits.shape == (6, tiny_prepared().num_classes[TASK]) and torch.isfinite(logits).all()
+        assert torch.equal(split.classifier(split.extractor(x)), logits)
+    features = extract_features(split, tiny_prepared().split_images("attacker_test")[:5], CPU)
+    assert features["split"].dim() == 4 and features["penultimate"].shape[0] == 5

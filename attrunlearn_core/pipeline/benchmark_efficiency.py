@@ -208,7 +208,7 @@ def measure_mode(spec: dict) -> dict:
     prepared = PreparedDataset.load(spec["prepared"])
     seed = derive_seed(spec["seed"], "efficiency", spec["model"]["arch"])
     generator = seed_everything(seed)
-    model = build_split_model(spec["model"]["arch"], prepared.num_classes[spec["task"]], spec["model"]["split_after"])
+    model = build_split_model(spec["model"]["arch"], prepared.num_classes[spec["task"]], spec["model"]["split_after"], prepared.images.shape[-1], spec["model"].get("kwargs"))
     recipe = TrainingRecipe(epochs=1, batch_size=spec["batch_size"], hflip=spec["hflip"])
     context = UnlearningContext(prepared, spec["task"], spec["attribute"], recipe, device, generator, seed)
     mode = spec["mode"]

@@ -7,7 +7,7 @@ from pathlib import Path
 from attrunlearn_core.checkpoints import save_checkpoint
 from attrunlearn_core.config import training_recipe
 from attrunlearn_core.datasets.prepared import PreparedDataset, joint_labels
-from attrunlearn_core.models import build_model
+from attrunlearn_core.models import build_model_from_spec
 from attrunlearn_core.seeding import derive_seed, seed_everything
 from attrunlearn_core.training import TrainingRecipe, accuracy, fit_classifier, pick_device
 
@@ -26,11 +26,12 @@ def train_attribute_model(config: dict, dataset: str, model_name: str, attribute
     train_idx, test_idx = prepared.splits["train"], prepared.splits["test"]
     recipe_values = {**training_recipe(config, dataset), "epochs": int(epochs)}
     recipe = TrainingRecipe.from_config(recipe_values)
-    arch = config["models"][model_name]["arch"]
+    spec = config["models"][model_name]
+    arch = spec["arch"]
     generator = seed_everything(derive_seed(seed, "attribute_model", dataset, model_name, attribute))
     device = pick_device(config.get("device", "auto"))
     started = time.perf_counter()
-    model, optimizer = fit_classifier(build_model(arch, classes), prepared.images[train_idx], labels[train_idx], recipe, generator, device)
+    model, optimizer = fit_classifier(build_model_from_spec(spec, classes, prepared.images.shape[-1]), prepared.images[train_idx], labels[train_idx], recipe, generator, device)
     seconds = time.perf_counter() - started
     test_accuracy = accuracy(model, prepared.images[test_idx], labels[test_idx], device)
     log.info("%s/%s %s classifier (%d classes): test accuracy %.4f after %d epochs in %.1fs", dataset, model_name, attribute, classes, test_accuracy, recipe.epochs, seconds)

@@ -23,7 +23,7 @@ def train_baseline(config: dict, dataset: str, model_name: str, seed: int, prepa
     recipe = TrainingRecipe.from_config(recipe_values)
     generator = seed_everything(derive_seed(seed, "baseline", dataset, model_name))
     device = pick_device(config.get("device", "auto"))
-    model = build_split_model(model_spec["arch"], prepared.num_classes[task], model_spec["split_after"])
+    model = build_split_model(model_spec["arch"], prepared.num_classes[task], model_spec["split_after"], prepared.images.shape[-1], model_spec.get("kwargs"))
     started = time.perf_counter()
     identity = {"dataset": dataset, "model": model_spec, "recipe": recipe_values, "seed": seed, "prepared": str(prepared_path)}
     resume = Path(str(output) + ".inprogress")

@@ -1,0 +1,6 @@
+from _step import run_step
+
+from attrunlearn_core.pipeline.import_baseline import import_baseline
+
+w = snakemake.wildcards
+run_step(snakemake, lambda: import_baseline(snakemake.config, w.dataset, w.model, int(w.seed), snakemake.input.data, snakemake.input.checkpoint, snakemake.output.model))
