@@ -123,7 +123,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT") or "gpu_out"))
     parser.add_argument("--models", nargs="+", default=["resnet18", "resnet34", "resnet50"])
     parser.add_argument("--epochs", type=int, default=1, help="timed epochs per mode")
-    parser.add_argument("--max-steps", type=int, default=150, help="cap on the steps of an epoch (0: the full 391); keeps the run under 8 min")
+    parser.add_argument("--max-steps", type=int, default=200, help="cap on the steps of an epoch (0: the full 391); keeps the run under 8 min")
+    parser.add_argument("--budget-s", type=float, default=420, help="start no further model after this many seconds")
     parser.add_argument("--warmup-steps", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=0, help="0: the paper grid's (128)")
     parser.add_argument("--subsample", type=int, default=0, help="train images (dry runs); 0: all 50,000")
@@ -136,7 +137,8 @@ def main(argv: list[str]) -> int:
     import pandas as pd
     import torch
 
-    from attrunlearn_core.pipeline.benchmark_efficiency import benchmark_efficiency
+    from attrunlearn_core.errors import AttrUnlearnError
+    from attrunlearn_core.pipeline.benchmark_efficiency import benchmark_efficiency, write_efficiency_table
 
     say(f"torch {torch.__version__}, CUDA {torch.version.cuda}, device: "
         f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu'}; models {args.models}")
@@ -153,14 +155,26 @@ def main(argv: list[str]) -> int:
         except Exception as error:  # noqa: BLE001 - a diagnostic; the benchmark still runs
             say(f"sync check failed: {error.__class__.__name__}: {error}")
     say("efficiency benchmark: every mode of every model in a fresh process")
-    rows = benchmark_efficiency(config, prepared, args.out / "efficiency.parquet", threads=os.cpu_count() or 1)
-    frame = pd.DataFrame(rows)
-    frame["full_epoch_steps"] = full_steps
-    frame.to_csv(args.out / "efficiency.csv", index=False)
-    (args.out / "efficiency.json").write_text(frame.to_json(orient="records", indent=2))
-    summarise(rows, full_steps)
-    say(f"done: {args.out}/efficiency.parquet, .csv, .json")
-    return 0
+    rows = []
+    for model in args.models:  # one model at a time, the tables rewritten after each: a cut-off run keeps what it measured
+        if time.perf_counter() - STARTED > args.budget_s:
+            say(f"SKIPPED {model}: {args.budget_s:.0f}s of the time budget used (--budget-s)")
+            continue
+        try:
+            rows += benchmark_efficiency({**config, "benchmark": {**config["benchmark"], "models": [model]}}, prepared,
+                                         args.out / f"efficiency_{model}.parquet", threads=os.cpu_count() or 1)
+        except AttrUnlearnError as error:
+            say(f"FAILED {model}: {error}")
+            continue
+        write_efficiency_table(rows, args.out / "efficiency.parquet")
+        (args.out / f"efficiency_{model}.parquet").unlink()
+        frame = pd.DataFrame(rows)
+        frame["full_epoch_steps"] = full_steps
+        frame.to_csv(args.out / "efficiency.csv", index=False)
+        (args.out / "efficiency.json").write_text(frame.to_json(orient="records", indent=2))
+        summarise(rows[-1:], full_steps)
+    say(f"done: {len(rows)} of {len(args.models)} models in {args.out}/efficiency.parquet, .csv, .json")
+    return 0 if len(rows) == len(args.models) else 1
 
 
 if __name__ == "__main__":
