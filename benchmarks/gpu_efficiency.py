@@ -101,17 +101,20 @@ def sync_check(config: dict, prepared_path: Path, out: Path) -> dict:
 
 
 def summarise(rows: list[dict], full_steps: int) -> None:
+    def num(value, spec=".3f", scale=1.0):  # a ratio is None where its denominator was 0
+        return "n/a" if value is None else format(value * scale, spec)
+
     for row in rows:
         scale = full_steps / row["steps_per_epoch"]  # seconds per capped epoch -> per full epoch
         paper = PAPER_TABLE_2.get(row["model"])
         say(f"{row['model']} on {row['device']}: {row['steps_per_epoch']} steps/epoch timed (full epoch {full_steps} steps: x{scale:.2f})")
-        say(f"  latency per full epoch: end_to_end {row['latency_end_to_end'] * scale:.2f}s, local {row['latency_local'] * scale:.2f}s "
-            f"(schedule {row['local_schedule']}; overlapped {row['latency_local_overlapped'] * scale:.2f}s, sequential "
-            f"{row['latency_local_sequential'] * scale:.2f}s), fine-tune {row['latency_fine_tune'] * scale:.2f}s")
-        say(f"  speedup {row['speedup']:.3f}x (overlap alone {row['speedup_from_overlap']:.3f}x, ceiling {row['speedup_ceiling']:.3f}x), "
-            f"overhead vs fine-tune: end_to_end {row['overhead_end_to_end']:.3f}, local {row['overhead_local']:.3f}")
-        say(f"  peak memory MB: end_to_end {row['peak_memory_end_to_end_mb']:.0f}, local {row['peak_memory_local_mb']:.0f} "
-            f"(ratio {row['memory_ratio']:.3f}); training memory ratio {row['training_memory_ratio']:.3f}")
+        say(f"  latency per full epoch: end_to_end {num(row['latency_end_to_end'], '.2f', scale)}s, local {num(row['latency_local'], '.2f', scale)}s "
+            f"(schedule {row['local_schedule']}; overlapped {num(row['latency_local_overlapped'], '.2f', scale)}s, sequential "
+            f"{num(row['latency_local_sequential'], '.2f', scale)}s), fine-tune {num(row['latency_fine_tune'], '.2f', scale)}s")
+        say(f"  speedup {num(row['speedup'])}x (overlap alone {num(row['speedup_from_overlap'])}x, ceiling {num(row['speedup_ceiling'])}x), "
+            f"overhead vs fine-tune: end_to_end {num(row['overhead_end_to_end'])}, local {num(row['overhead_local'])}")
+        say(f"  peak memory MB: end_to_end {num(row['peak_memory_end_to_end_mb'], '.0f')}, local {num(row['peak_memory_local_mb'], '.0f')} "
+            f"(ratio {num(row['memory_ratio'])}); training memory ratio {num(row['training_memory_ratio'])}")
         if paper:
             say(f"  paper (RTX 3080): {paper[0]}s -> {paper[1]}s ({paper[0] / paper[1]:.3f}x), memory {paper[2]} -> {paper[3]} MB "
                 f"(ratio {paper[3] / paper[2]:.3f})")

@@ -98,9 +98,12 @@ def test_tiny_benchmark_measures_every_mode_in_its_own_process(config, prepared_
     row = table.to_pylist()[0]
     assert row == pytest.approx(rows[0], nan_ok=True)
     assert row["model"] == "resnet18" and row["steps_per_epoch"] == 2 and row["timed_epochs"] == 1 and row["image_size"] == 16
-    for mode in ("end_to_end", "local", "local_sequential", "fine_tune", "end_to_end_one_thread"):
+    for mode in ("end_to_end", "local", "local_sequential", "local_overlapped", "fine_tune", "end_to_end_one_thread"):
         assert row[f"latency_{mode}"] > 0
     assert row["speedup"] == pytest.approx(row["latency_end_to_end"] / row["latency_local"])
+    assert row["speedup_from_overlap"] == pytest.approx(row["latency_local_sequential"] / row["latency_local_overlapped"])
+    # local mode ran the schedule its probe measured faster (the probe ran in the untimed warm-up)
+    assert row["local_schedule"] == min(SCHEDULES, key=lambda name: row[f"probe_{name}_step_seconds"])
     assert row["memory_ratio"] == pytest.approx(row["peak_memory_local_mb"] / row["peak_memory_end_to_end_mb"])
     assert row["peak_memory_local_mb"] > 50 and row["memory_measure"] == "peak_rss"
     assert row["extractor_stage_seconds"] > 0 and row["classifier_stage_seconds"] > 0 and 1 <= row["speedup_ceiling"] <= 2
