@@ -181,4 +181,10 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    from attrunlearn_core.errors import AttrUnlearnError
+
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except AttrUnlearnError as error:  # bad data or settings: one line, no traceback
+        say(f"attrunlearn: {error}")
+        sys.exit(1)
