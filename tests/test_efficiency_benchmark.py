@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -10,10 +11,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import torch
+from PIL import Image
 
 from attrunlearn_core.datasets.embedded import load_embedded
 from attrunlearn_core.datasets.prepared import prepare
+from attrunlearn_core.detachment.batch_plan import plan_epochs
+from attrunlearn_core.detachment.local_pipeline import SCHEDULES, LocalSchedule, run_local_epoch
+from attrunlearn_core.detachment.losses import class_mean_gap, conditional_class_mean_gap, supcon_loss
+from attrunlearn_core.detachment.steps import TrainSplit
 from attrunlearn_core.errors import ConfigError
+from attrunlearn_core.methods import UnlearningContext, get_method_class
+from attrunlearn_core.models import build_split_model
+from attrunlearn_core.seeding import seed_everything
+from attrunlearn_core.training import TrainingRecipe
 from attrunlearn_core.pipeline.aggregate_results import write_table
 from attrunlearn_core.pipeline.benchmark_efficiency import EFFICIENCY_SCHEMA, MODES, BenchmarkSettings, benchmark_efficiency, efficiency_row
 from attrunlearn_core.tracking import log_cell_runs
@@ -87,9 +98,12 @@ def test_tiny_benchmark_measures_every_mode_in_its_own_process(config, prepared_
     row = table.to_pylist()[0]
     assert row == pytest.approx(rows[0], nan_ok=True)
     assert row["model"] == "resnet18" and row["steps_per_epoch"] == 2 and row["timed_epochs"] == 1 and row["image_size"] == 16
-    for mode in ("end_to_end", "local", "local_sequential", "fine_tune", "end_to_end_one_thread"):
+    for mode in ("end_to_end", "local", "local_sequential", "local_overlapped", "fine_tune", "end_to_end_one_thread"):
         assert row[f"latency_{mode}"] > 0
     assert row["speedup"] == pytest.approx(row["latency_end_to_end"] / row["latency_local"])
+    assert row["speedup_from_overlap"] == pytest.approx(row["latency_local_sequential"] / row["latency_local_overlapped"])
+    # local mode ran the schedule its probe measured faster (the probe ran in the untimed warm-up)
+    assert row["local_schedule"] == min(SCHEDULES, key=lambda name: row[f"probe_{name}_step_seconds"])
     assert row["memory_ratio"] == pytest.approx(row["peak_memory_local_mb"] / row["peak_memory_end_to_end_mb"])
     assert row["peak_memory_local_mb"] > 50 and row["memory_measure"] == "peak_rss"
     assert row["extractor_stage_seconds"] > 0 and row["classifier_stage_seconds"] > 0 and 1 <= row["speedup_ceiling"] <= 2
@@ -147,3 +161,116 @@ def test_rules_add_benchmark_and_recovery_jobs_only_where_configured(config, tmp
     plain["grid"]["methods"] = ["original"]
     without = dry_run(tmp_path / "b", plain)
     assert "benchmark_efficiency" not in without and "image_recovery" not in without
+
+
+# ---------------------------------------------------------------- local mode's schedule probe
+
+PROBE_PARAMS = {"mode": "local", "epochs": 2, "warmup_epochs": 0, "batch_size": 8, "head_hidden": 32, "embedding_dim": 16, "probe_steps": 2}
+
+
+def local_run(prepared_path, **params):
+    from attrunlearn_core.datasets.prepared import PreparedDataset
+
+    prepared = PreparedDataset.load(prepared_path)
+    torch.manual_seed(0)
+    model = build_split_model("resnet18", 4, "layer2")
+    context = UnlearningContext(prepared, "shape", "color", TrainingRecipe(epochs=1, batch_size=8), torch.device("cpu"), seed_everything(5), 5)
+    method = get_method_class("detachment")({**PROBE_PARAMS, **params})
+    return method, method.unlearn(model, context)
+
+
+def test_the_probe_picks_the_schedule_it_measured_faster_and_never_changes_the_updates(prepared_path):
+    probed, result = local_run(prepared_path)
+    _, sequential = local_run(prepared_path, concurrent=False)
+    schedule = probed.local_schedule
+    # 64 images / 8 = 8 steps an epoch: 1 untimed step, then arms of 2 steps (O O S S O O S | S S): an arm cut by the epoch's end counts its steps
+    assert schedule.choice in SCHEDULES and schedule.timed["overlapped"][1] == 4 and schedule.timed["sequential"][1] == 5
+    metrics = result.metrics
+    assert metrics["probe_steps"] == 9 and metrics["probe_overlapped_step_seconds"] > 0 and metrics["probe_sequential_step_seconds"] > 0
+    faster = min(SCHEDULES, key=lambda name: metrics[f"probe_{name}_step_seconds"])
+    assert metrics["local_schedule_overlapped"] == float(faster == "overlapped") == float(schedule.choice == "overlapped")
+    # both schedules make the same updates, so probing changes the speed only, never the unlearned model
+    probed_state, sequential_state = result.model.state_dict(), sequential.model.state_dict()
+    assert all(torch.equal(probed_state[key], sequential_state[key]) for key in sequential_state)
+    assert sequential.metrics["local_schedule_overlapped"] == 0.0 and "probe_steps" not in sequential.metrics
+
+
+def test_a_fixed_schedule_runs_without_probing(prepared_path):
+    method, result = local_run(prepared_path, probe_steps=0)
+    assert method.local_schedule.choice == "overlapped" and result.metrics["local_schedule_overlapped"] == 1.0
+    assert "probe_steps" not in result.metrics and result.metrics["overlap_fraction"] > 0  # the stages did overlap
+
+
+def test_probe_steps_must_make_an_overlapped_run_possible():
+    with pytest.raises(ConfigError) as error:
+        get_method_class("detachment")({"probe_steps": 1})
+    assert "probe_steps" in str(error.value) and "\n" not in str(error.value)
+    with pytest.raises(ValueError):
+        LocalSchedule("pipelined")
+
+
+def test_the_split_assembled_on_a_device_gives_the_same_batches_as_on_the_host():
+    # the GPU path (one upload of an epoch's indices and flips, flips as a select) exercised on the CPU
+    images = torch.randint(0, 256, (20, 3, 4, 4), dtype=torch.uint8)
+    task, color = torch.arange(20) % 3, torch.arange(20) % 4
+    split = TrainSplit(images, task, [(color, 4)])
+    steps = plan_epochs(20, 6, 1, True, torch.Generator().manual_seed(0))[0]
+    for host, device in zip(split.batches(steps), split._device_batches(steps), strict=True):
+        assert torch.equal(host.images, device.images) and torch.equal(host.task, device.task)
+        assert torch.equal(host.attribute_parts[0][0], device.attribute_parts[0][0])
+
+
+def test_the_sync_free_loss_forms_equal_the_masked_ones():
+    torch.manual_seed(0)
+    h, z, y = torch.randn(40, 6, 2, 2), torch.randint(0, 4, (40,)), torch.randint(0, 3, (40,))
+    y[0] = 3  # a task group of one sample has no gap
+    reference = sum(class_mean_gap(h[y == g], z[y == g], 4) * ((y == g).sum() / 40) for g in range(3))
+    assert conditional_class_mean_gap(h, z, 4, y, num_groups=5).item() == pytest.approx(reference.item(), rel=1e-5)
+    embeddings = torch.randn(5, 3, requires_grad=True)
+    lonely = supcon_loss(embeddings, torch.arange(5), 0.1)  # no sample has a positive: the loss is 0 and still differentiable
+    lonely.backward()
+    assert lonely.item() == 0.0 and embeddings.grad is not None
+
+
+# ---------------------------------------------------------------- the GPU benchmark script
+
+def tiny_cifar_archive(folder):
+    import tarfile
+
+    from attrunlearn_core.datasets.cifar10 import CLASSES
+
+    rng = np.random.default_rng(0)
+    root = folder / "cifar10-jpeg"
+    for partition, per_class in (("train", 6), ("test", 2)):
+        for name in CLASSES:
+            (root / partition / name).mkdir(parents=True)
+            for i in range(per_class):
+                Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(root / partition / name / f"{i}.jpg")
+    archive = folder / "cifar10-jpeg.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(root, arcname="cifar10-jpeg")
+    return archive
+
+
+def test_gpu_script_runs_end_to_end_without_the_packages_the_gpu_machine_lacks(tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(
+        "import importlib.abc, sys\n"
+        "MISSING = {'snakemake', 'mlflow', 'jsonschema', 'pytorch_grad_cam', 'concept_erasure'}\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in MISSING:\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n")
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(blocker), "OUT": str(out), "DATA": str(tiny_cifar_archive(tmp_path)),
+           "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", str(REPO / "benchmarks" / "gpu_efficiency.sh"), "--subsample", "32", "--batch-size", "16", "--max-steps", "2", "--warmup-steps", "1",
+                           "--models", "resnet18", "--device", "cpu"], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:]
+    rows = pq.read_table(out / "efficiency.parquet").to_pylist()
+    assert len(rows) == 1 and rows[0]["model"] == "resnet18" and rows[0]["local_schedule"] in SCHEDULES
+    assert (out / "efficiency.csv").exists() and len(json.loads((out / "efficiency.json").read_text())) == 1
+    log = (out / "gpu_efficiency.log").read_text()
+    assert "epochs capped at 2" in log and "speedup" in log

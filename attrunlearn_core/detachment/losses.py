@@ -13,6 +13,8 @@ The attribute term is bounded, in two parts:
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -27,17 +29,15 @@ def supcon_loss(embeddings: torch.Tensor, labels: torch.Tensor, temperature: flo
     log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
     positives = (labels[:, None] == labels[None, :]) & ~self_mask
     counts = positives.sum(1)
-    anchors = counts > 0
-    if not anchors.any():
-        return embeddings.sum() * 0.0
-    mean_log_prob = log_prob.masked_fill(~positives, 0.0).sum(1)[anchors] / counts[anchors]
-    return -mean_log_prob.mean()
+    anchors = (counts > 0).to(log_prob.dtype)  # as weights, not a mask index: no host sync on a GPU; no anchor gives 0
+    mean_log_prob = log_prob.masked_fill(~positives, 0.0).sum(1) / counts.clamp_min(1)
+    return -(mean_log_prob * anchors).sum() / anchors.sum().clamp_min(1)
 
 
 def uniform_kl(logits: torch.Tensor) -> torch.Tensor:
     """KL(uniform || softmax(logits)), averaged over the batch: >= 0, 0 iff every prediction is uniform."""
     log_p = torch.log_softmax(logits, dim=1)
-    return -log_p.mean(1).mean() - torch.log(torch.tensor(float(logits.shape[1]), device=logits.device))
+    return -log_p.mean(1).mean() - math.log(logits.shape[1])
 
 
 def reconstruction_bce(decoder_logits: torch.Tensor, images_uint8: torch.Tensor) -> torch.Tensor:
@@ -72,16 +72,33 @@ def class_mean_gap(h: torch.Tensor, labels: torch.Tensor, num_classes: int) -> t
     return (between / total + 1e-8).sqrt().mean()
 
 
-def conditional_class_mean_gap(h: torch.Tensor, labels: torch.Tensor, num_classes: int, given: torch.Tensor) -> torch.Tensor:
+def conditional_class_mean_gap(h: torch.Tensor, labels: torch.Tensor, num_classes: int, given: torch.Tensor,
+                               num_groups: int | None = None) -> torch.Tensor:
     """class_mean_gap within each group of `given` (the task label), weighted by group size: z's mark on h beyond what y carries.
 
     When z and y are dependent (CIFAR-10: the class decides living/non-living) the unconditional gap
     also pulls the task's class means together and so fights the task; within a task group it does
-    not. When z is independent of y both estimate the same quantity.
+    not. When z is independent of y both estimate the same quantity. With `num_groups` known the
+    groups are weights, not index masks, so a GPU never waits on the host for their sizes.
     """
+    if num_groups is None:
+        num_groups = int(given.max()) + 1
     total = h.new_zeros(())
-    for group in torch.unique(given):
-        members = given == group
-        if members.sum() > 1:
-            total = total + class_mean_gap(h[members], labels[members], num_classes) * (members.sum() / len(given))
+    for group in range(num_groups):
+        members = (given == group).to(h.dtype)
+        size = members.sum()
+        gap = _weighted_class_mean_gap(h, labels, num_classes, members)
+        total = total + torch.where(size > 1, gap * size / len(given), 0.0)  # a group of 0 or 1 samples has no gap
     return total
+
+
+def _weighted_class_mean_gap(h: torch.Tensor, labels: torch.Tensor, num_classes: int, weights: torch.Tensor) -> torch.Tensor:
+    """class_mean_gap of the samples whose weight is 1 (weights 0 or 1)."""
+    flat = h.flatten(1)
+    mean = (weights[:, None] * flat).sum(0, keepdim=True) / weights.sum().clamp_min(1)
+    centred = (flat - mean) * weights[:, None]
+    one_hot = F.one_hot(labels, num_classes).to(flat.dtype) * weights[:, None]
+    counts = one_hot.sum(0).clamp_min(1)
+    between = ((one_hot.T @ centred).pow(2) / counts[:, None]).sum(0)
+    total = centred.pow(2).sum(0).clamp_min(1e-12)
+    return (between / total + 1e-8).sqrt().mean()

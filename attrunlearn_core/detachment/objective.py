@@ -69,7 +69,7 @@ def extractor_loss(h: torch.Tensor, images_uint8: torch.Tensor, task_labels: tor
     task_term, _ = head_loss(aux.task_head, h, task_labels, weights.temperature)
     confusion = sum((uniform_kl(frozen_call(head, h)[1]) for head in aux.attribute_heads), h.new_zeros(()))
     if weights.means_given_task:
-        gap = sum((conditional_class_mean_gap(h, labels, classes, task_labels) for labels, classes in attribute_parts), h.new_zeros(()))
+        gap = sum((conditional_class_mean_gap(h, labels, classes, task_labels, aux.task_head.classify.out_features) for labels, classes in attribute_parts), h.new_zeros(()))
     else:
         gap = sum((class_mean_gap(h, labels, classes) for labels, classes in attribute_parts), h.new_zeros(()))
     loss = weights.lambda_x * reconstruction + weights.lambda_y * task_term + abs(weights.lambda_z) * confusion + weights.lambda_means * gap

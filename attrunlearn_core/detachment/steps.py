@@ -34,10 +34,34 @@ class TrainSplit:
     task: torch.Tensor
     attribute_parts: list[tuple[torch.Tensor, int]]
 
+    @classmethod
+    def on_device(cls, images: torch.Tensor, task: torch.Tensor, attribute_parts: list[tuple[torch.Tensor, int]], device: torch.device) -> "TrainSplit":
+        """On a GPU the split (uint8) moves there once, so no step copies from the host (no host sync in the hot loop)."""
+        if device.type != "cuda":
+            return cls(images, task, attribute_parts)
+        return cls(images.to(device), task.to(device), [(labels.to(device), classes) for labels, classes in attribute_parts])
+
     def batches(self, steps: list[Step]):
         """The planned steps' batches, assembled one at a time (an epoch of images is never copied at once)."""
+        if self.images.is_cuda:
+            yield from self._device_batches(steps)
+            return
         for step in steps:
             yield StepBatch(step_images(self.images, step), self.task[step.index], [(labels[step.index], classes) for labels, classes in self.attribute_parts])
+
+    def _device_batches(self, steps: list[Step]):
+        """As batches(), on the GPU: the steps' indices and flips go up in one copy, flips are a select (no sync)."""
+        steps = list(steps)
+        if not steps:
+            return
+        sizes = [len(step.index) for step in steps]
+        device = self.images.device
+        indices = torch.cat([step.index for step in steps]).to(device).split(sizes)
+        flips = torch.cat([step.flip for step in steps]).to(device).split(sizes)
+        for index, flip in zip(indices, flips):
+            images = self.images[index]
+            images = torch.where(flip[:, None, None, None], images.flip(-1), images)
+            yield StepBatch(images, self.task[index], [(labels[index], classes) for labels, classes in self.attribute_parts])
 
 
 @dataclass

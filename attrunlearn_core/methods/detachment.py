@@ -20,7 +20,7 @@ import torch
 from attrunlearn_core.detachment.aux_networks import build_auxiliary_networks
 from attrunlearn_core.detachment.batch_plan import Step, plan_epochs
 from attrunlearn_core.detachment.end_to_end import run_end_to_end_epoch
-from attrunlearn_core.detachment.local_pipeline import run_local_epoch, split_threads
+from attrunlearn_core.detachment.local_pipeline import LocalSchedule, split_threads
 from attrunlearn_core.detachment.objective import DetachmentWeights
 from attrunlearn_core.detachment.steps import DetachmentState, StatsMeter, StepBatch, TrainSplit
 from attrunlearn_core.errors import ConfigError
@@ -61,7 +61,8 @@ class Detachment(UnlearningMethod):
         "decoder_width": 0,         # 0: from h's channels (max(32, C/2))
         "decoder_scale": 0.5,       # decoder output side / image side
         "local_threads": 0,         # local mode, CPU: intra-op threads of the extractor stage (0: half the cores); the classifier stage gets the rest
-        "concurrent": True,         # local mode: False runs the same two stages one after the other (for measuring)
+        "concurrent": True,         # local mode: False always runs the same two stages one after the other (for measuring)
+        "probe_steps": 3,           # local mode: steps per round of the probe picking overlapped or sequential stages (LocalSchedule); 0: always overlapped
     }
 
     @classmethod
@@ -71,6 +72,8 @@ class Detachment(UnlearningMethod):
             raise ConfigError(f"mode: {resolved['mode']!r} is not one of {', '.join(MODES)}")
         if resolved["epochs"] < 0 or resolved["warmup_epochs"] < 0:
             raise ConfigError("epochs and warmup_epochs must be >= 0")
+        if resolved["probe_steps"] < 0 or resolved["probe_steps"] == 1:
+            raise ConfigError(f"probe_steps: {resolved['probe_steps']} must be 0 (no probe) or >= 2 (an overlapped run needs two steps)")
         return resolved
 
     def unlearn(self, model: SplitModel, context: UnlearningContext) -> MethodResult:
@@ -90,7 +93,10 @@ class Detachment(UnlearningMethod):
             metrics = stats
             log.info("epoch %d/%d %s %s", epoch + 1, p["epochs"], _rounded(stats), _rounded(timing))
         model.eval()
-        return MethodResult(model, {**metrics, **summarise_timings(timings)})
+        schedule = self.local_schedule.metrics() if p["mode"] == "local" else {}
+        if schedule:
+            log.info("local schedule: %s", _rounded(schedule))
+        return MethodResult(model, {**metrics, **summarise_timings(timings), **schedule})
 
     def prepare(self, model: SplitModel, context: UnlearningContext) -> tuple[DetachmentState, TrainSplit, list[list[Step]]]:
         """The training state (model, auxiliary networks, optimisers), the train split and every epoch's steps, warm-up first."""
@@ -119,7 +125,9 @@ class Detachment(UnlearningMethod):
         total = max(1, sum(len(steps) for steps in plan[p["warmup_epochs"] :]))
         cosine = lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total))  # noqa: E731
         state.extractor_schedule = torch.optim.lr_scheduler.LambdaLR(state.extractor_optimizer, [cosine, lambda _: 1.0])
-        return state, TrainSplit(images, task, parts), plan
+        fixed = "sequential" if not p["concurrent"] else ("overlapped" if p["probe_steps"] == 0 else None)
+        self.local_schedule = LocalSchedule(fixed, probe_steps=p["probe_steps"])
+        return state, TrainSplit.on_device(images, task, parts, context.device), plan
 
     def run_epoch(self, state: DetachmentState, batches: Iterable[StepBatch]) -> tuple[dict[str, float], dict[str, float]]:
         if self.params["mode"] == "end_to_end":
@@ -130,7 +138,7 @@ class Detachment(UnlearningMethod):
             threads = (self.params["local_threads"], max(1, total - self.params["local_threads"]))
         elif state.device.type == "cpu":
             threads = split_threads(torch.get_num_threads())
-        return run_local_epoch(state, batches, concurrent=self.params["concurrent"], stage_threads=threads)
+        return self.local_schedule.run_epoch(state, batches, stage_threads=threads)
 
 
 def summarise_timings(timings: list[dict[str, float]]) -> dict[str, float]:

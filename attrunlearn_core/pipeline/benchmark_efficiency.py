@@ -21,17 +21,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import torch
 
+from attrunlearn_core.atomic import atomic_path
 from attrunlearn_core.errors import AttrUnlearnError, ConfigError
 
 log = logging.getLogger(__name__)
 
-# Measured modes: the method's two modes, local mode without the overlap (same updates, one stage
-# after the other) to separate the pipelining gain, end-to-end on one intra-op thread (how well the
-# operators alone already use the cores, which bounds what overlapping the stages can add), and
-# plain fine-tuning.
-MODES = ("fine_tune", "end_to_end", "end_to_end_one_thread", "local_sequential", "local")
+# Measured modes: the method's two modes (local as shipped: its probe picks the schedule, see
+# LocalSchedule; the probe runs in the untimed warm-up), local mode with each schedule forced
+# (overlapped stages; sequential stages, the same updates one stage after the other) to separate
+# the pipelining gain, end-to-end on one intra-op thread (how well the operators alone already use
+# the cores, which bounds what overlapping the stages can add; CPU only) and plain fine-tuning.
+MODES = ("fine_tune", "end_to_end", "end_to_end_one_thread", "local_sequential", "local_overlapped", "local")
+CPU_ONLY_MODES = ("end_to_end_one_thread",)
 
 EFFICIENCY_SCHEMA = pa.schema([
     ("dataset", pa.string()), ("model", pa.string()), ("arch", pa.string()), ("split_after", pa.string()),
@@ -40,15 +44,19 @@ EFFICIENCY_SCHEMA = pa.schema([
     ("latency_end_to_end", pa.float64()),          # seconds per unlearning epoch
     ("latency_local", pa.float64()),               # seconds per unlearning epoch, pipelined stages
     ("latency_local_sequential", pa.float64()),    # local updates without overlap
+    ("latency_local_overlapped", pa.float64()),    # local updates, stages always overlapped
+    ("local_schedule", pa.string()),               # the schedule local mode's probe picked: overlapped or sequential
+    ("probe_overlapped_step_seconds", pa.float64()),   # the probe's seconds per step of each schedule
+    ("probe_sequential_step_seconds", pa.float64()),
     ("latency_fine_tune", pa.float64()),           # plain fine-tuning epoch (task loss only), the overhead reference
     ("latency_end_to_end_one_thread", pa.float64()),  # end_to_end with one intra-op thread
     ("intra_op_scaling", pa.float64()),            # latency_end_to_end_one_thread / latency_end_to_end: the cores' use without pipelining
     ("speedup", pa.float64()),                     # latency_end_to_end / latency_local
-    ("speedup_from_overlap", pa.float64()),        # latency_local_sequential / latency_local
+    ("speedup_from_overlap", pa.float64()),        # latency_local_sequential / latency_local_overlapped
     ("overhead_end_to_end", pa.float64()),         # latency_end_to_end / latency_fine_tune
     ("overhead_local", pa.float64()),              # latency_local / latency_fine_tune
-    ("extractor_stage_seconds", pa.float64()),     # per epoch, busy time of stage 1 (extractor + auxiliary networks), pipelined run
-    ("classifier_stage_seconds", pa.float64()),    # per epoch, busy time of stage 2 (classifier), pipelined run
+    ("extractor_stage_seconds", pa.float64()),     # per epoch, busy time of stage 1 (extractor + auxiliary networks), overlapped run
+    ("classifier_stage_seconds", pa.float64()),    # per epoch, busy time of stage 2 (attribute heads + classifier), overlapped run
     ("extractor_stage_seconds_alone", pa.float64()),   # the same in the sequential run (no contention between stages)
     ("classifier_stage_seconds_alone", pa.float64()),
     ("speedup_ceiling", pa.float64()),             # (stage 1 + stage 2) / max(stage 1, stage 2), from the sequential run
@@ -105,7 +113,6 @@ class BenchmarkSettings:
 
 
 def benchmark_efficiency(config: dict, prepared_path: str | Path, output: str | Path, threads: int) -> list[dict]:
-    from attrunlearn_core.pipeline.aggregate_results import write_table
     from attrunlearn_core.training import pick_device
 
     settings = BenchmarkSettings.from_config(config)
@@ -119,11 +126,19 @@ def benchmark_efficiency(config: dict, prepared_path: str | Path, output: str | 
                 "model": model_spec, "batch_size": settings.batch_size or recipe["batch_size"], "hflip": recipe.get("hflip", True),
                 "epochs": settings.epochs, "warmup_steps": settings.warmup_steps, "max_steps": settings.max_steps,
                 "params": settings.detachment_params(config), "device": str(device), "threads": threads, "seed": config["seed"]}
-        measured = {mode: measure_in_fresh_process({**spec, "mode": mode}) for mode in MODES}
+        modes = [mode for mode in MODES if device.type == "cpu" or mode not in CPU_ONLY_MODES]
+        measured = {mode: measure_in_fresh_process({**spec, "mode": mode}) for mode in modes}
         rows.append(efficiency_row(settings.dataset, model_name, model_spec, measured))
         log.info("%s: %s", model_name, {k: v for k, v in rows[-1].items() if isinstance(v, float)})
-    write_table(rows, EFFICIENCY_SCHEMA, output)
+    write_efficiency_table(rows, output)
     return rows
+
+
+def write_efficiency_table(rows: list[dict], output: str | Path) -> None:
+    """Atomically, with the documented schema (not via aggregate_results: the GPU script runs without mlflow)."""
+    table = pa.Table.from_pylist([{name: row.get(name) for name in EFFICIENCY_SCHEMA.names} for row in rows], schema=EFFICIENCY_SCHEMA)
+    with atomic_path(output) as tmp:
+        pq.write_table(table, tmp)
 
 
 def _first_attribute(attributes: list) -> str:
@@ -137,6 +152,7 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 def efficiency_row(dataset: str, model_name: str, model_spec: dict, measured: dict[str, dict]) -> dict:
     e2e, local, sequential, fine_tune = (measured[m] for m in ("end_to_end", "local", "local_sequential", "fine_tune"))
+    overlapped = measured.get("local_overlapped", local)
     one_thread = measured.get("end_to_end_one_thread", {}).get("latency")
     alone_a, alone_b = sequential["extractor_stage_seconds"], sequential["classifier_stage_seconds"]
     return {
@@ -144,14 +160,17 @@ def efficiency_row(dataset: str, model_name: str, model_spec: dict, measured: di
         "device": local["device"], "image_size": local["image_size"], "batch_size": local["batch_size"],
         "steps_per_epoch": local["steps_per_epoch"], "timed_epochs": len(local["epoch_seconds"]),
         "latency_end_to_end": e2e["latency"], "latency_local": local["latency"], "latency_local_sequential": sequential["latency"],
+        "latency_local_overlapped": overlapped["latency"], "local_schedule": local.get("local_schedule"),
+        "probe_overlapped_step_seconds": local.get("probe_overlapped_step_seconds"),
+        "probe_sequential_step_seconds": local.get("probe_sequential_step_seconds"),
         "latency_fine_tune": fine_tune["latency"],
         "latency_end_to_end_one_thread": one_thread, "intra_op_scaling": _ratio(one_thread, e2e["latency"]),
-        "speedup": _ratio(e2e["latency"], local["latency"]), "speedup_from_overlap": _ratio(sequential["latency"], local["latency"]),
+        "speedup": _ratio(e2e["latency"], local["latency"]), "speedup_from_overlap": _ratio(sequential["latency"], overlapped["latency"]),
         "overhead_end_to_end": _ratio(e2e["latency"], fine_tune["latency"]), "overhead_local": _ratio(local["latency"], fine_tune["latency"]),
-        "extractor_stage_seconds": local["extractor_stage_seconds"], "classifier_stage_seconds": local["classifier_stage_seconds"],
+        "extractor_stage_seconds": overlapped["extractor_stage_seconds"], "classifier_stage_seconds": overlapped["classifier_stage_seconds"],
         "extractor_stage_seconds_alone": alone_a, "classifier_stage_seconds_alone": alone_b,
         "speedup_ceiling": (alone_a + alone_b) / max(alone_a, alone_b, 1e-12),
-        "overlap_fraction": local.get("overlap_fraction"),
+        "overlap_fraction": overlapped.get("overlap_fraction"),
         "memory_measure": local["memory_measure"],
         "peak_memory_end_to_end_mb": e2e["peak_memory_mb"], "peak_memory_local_mb": local["peak_memory_mb"],
         "peak_memory_fine_tune_mb": fine_tune["peak_memory_mb"],
@@ -197,7 +216,7 @@ def measure_mode(spec: dict) -> dict:
     """Runs in the fresh process: set up one mode, warm up, time `epochs` epochs, read the peak memory."""
     from attrunlearn_core.datasets.prepared import PreparedDataset
     from attrunlearn_core.detachment.steps import StatsMeter
-    from attrunlearn_core.methods import UnlearningContext
+    from attrunlearn_core.methods.base import UnlearningContext
     from attrunlearn_core.methods.detachment import Detachment
     from attrunlearn_core.models import build_split_model
     from attrunlearn_core.seeding import derive_seed, seed_everything
@@ -214,6 +233,8 @@ def measure_mode(spec: dict) -> dict:
     mode = spec["mode"]
     params = {**spec["params"], "mode": "local" if mode.startswith("local") else "end_to_end",
               "concurrent": mode != "local_sequential", "epochs": 1 + spec["epochs"], "warmup_epochs": 0}
+    if mode == "local_overlapped":
+        params["probe_steps"] = 0
     method = Detachment(params)
     state, data, plan = method.prepare(model, context)
     if spec["max_steps"]:
@@ -236,6 +257,10 @@ def measure_mode(spec: dict) -> dict:
     else:
         setup_memory = _rss_mb()
     run(plan[0][: spec["warmup_steps"]])
+    if mode == "local":  # the probe picks the schedule in the warm-up, so the timed epochs run the choice
+        schedule = method.local_schedule
+        while schedule.choice is None:
+            run(plan[0][: schedule.probe_steps])
     timings = [run(steps) for steps in plan[1:]]
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if cuda else _peak_rss_mb()
     result = {
@@ -249,6 +274,10 @@ def measure_mode(spec: dict) -> dict:
     for name in ("extractor_stage_seconds", "classifier_stage_seconds", "overlap_seconds"):
         if name in timings[0]:
             result[name] = sum(t[name] for t in timings) / len(timings)
+    if mode == "local":
+        probe = method.local_schedule.metrics()
+        result["local_schedule"] = "overlapped" if probe["local_schedule_overlapped"] else "sequential"
+        result |= {name: probe[name] for name in ("probe_overlapped_step_seconds", "probe_sequential_step_seconds") if name in probe}
     if "overlap_seconds" in result:
         result["overlap_fraction"] = result["overlap_seconds"] / max(min(result["extractor_stage_seconds"], result["classifier_stage_seconds"]), 1e-12)
     return result
