@@ -15,6 +15,7 @@ import math
 import torch
 from torch import nn
 
+from attrunlearn_core.divergence import check_finite
 from attrunlearn_core.methods import register_method
 from attrunlearn_core.methods.base import MethodResult, UnlearningContext, UnlearningMethod
 from attrunlearn_core.models import SplitModel
@@ -77,7 +78,7 @@ class AdversarialRemoval(UnlearningMethod):
         step, coefficient = 0, 0.0
         model.train()
         heads.train()
-        for _ in range(p["epochs"]):
+        for epoch in range(p["epochs"]):
             task_loss, correct, seen = 0.0, [0] * len(parts), 0
             for index in batches(len(images), p["batch_size"], generator):
                 coefficient = dann_coefficient(step / total_steps, p["adversary_weight"]) if p["schedule"] == "dann" else p["adversary_weight"]
@@ -92,6 +93,7 @@ class AdversarialRemoval(UnlearningMethod):
                     loss = loss + nn.functional.cross_entropy(logits, z)
                     correct[i] += (logits.argmax(1) == z).sum().item()
                 seen += len(index)
+                check_finite(loss, f"adversarial epoch {epoch + 1} step {step + 1}")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
