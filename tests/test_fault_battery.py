@@ -221,8 +221,8 @@ def test_a_complete_dataset_logs_counts_per_class_and_partition(tmp_path, caplog
     with caplog.at_level("INFO", logger="attrunlearn_core.pipeline.prepare_dataset"):
         prepare_dataset(config, "d", output)
     assert output.exists()
-    assert "label class, partition train: airplane 2, automobile 2, bird 2" in caplog.text
-    assert "label living, partition test: non-living 4, living 6" in caplog.text
+    assert "listed images, label class, partition train: airplane 2, automobile 2, bird 2" in caplog.text
+    assert "drawn images, label living, partition test: non-living 4, living 6" in caplog.text
 
 
 # ================================================================ checkpoints, caches and feature files
