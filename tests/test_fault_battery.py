@@ -370,7 +370,7 @@ def test_recovery_decoder_diverging():
 
 GRID = {**copy.deepcopy(TINY_CONFIG), "training": {"epochs": 2, "batch_size": 32, "lr": 0.001}}
 GRID["datasets"]["embedded"]["attributes"] = ["color"]
-GRID["attackers"] = {**GRID["attackers"], "names": ["linear"]}
+GRID["attackers"] = {**GRID["attackers"], "names": ["linear"], "sites": ["split"]}
 GRID["mlflow"] = {"experiment": "battery"}
 
 
@@ -483,10 +483,13 @@ def test_divergence_in_the_workflow_leaves_earlier_tables_and_mlflow_intact(unin
     config["training"]["lr"] = 1000000.0
     result = _run(workdir, write_config(config, tmp_path / "diverging.yaml"))
     assert result.returncode == 1
-    log = (workdir / "results/logs/train_baseline/embedded/resnet18/seed0.log").read_text().strip().splitlines()
-    assert len(log) == 1 and "ERROR" in log[0]
-    one_line(log[0].split(" ERROR ", 1)[1], "train_baseline embedded/resnet18/0", "training diverged", "epoch 1 step", "lower the learning rate")
-    assert not (workdir / "results/models/embedded/resnet18/seed0/baseline.pt").exists()
+    log = (workdir / "results/logs/train_baseline/embedded/resnet18/seed0.log").read_text()
+    errors = [line.split(" ERROR ", 1)[1] for line in log.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and "Traceback" not in log
+    one_line(errors[0], "train_baseline embedded/resnet18/0", "training diverged", "loss is nan at epoch", "step", "lower the learning rate")
+    assert errors[0] in result.stderr  # on the console too
+    baseline = workdir / "results/models/embedded/resnet18/seed0"
+    assert not (baseline / "baseline.pt").exists() and not (baseline / "baseline.pt.inprogress").exists()
     assert {name: digest(workdir / "results" / name) for name in earlier} == earlier
     assert {r.info.run_id for r in mlflow_runs(workdir)} == runs_before
     nothing_half_written(workdir / "results")
