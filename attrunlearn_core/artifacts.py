@@ -14,17 +14,23 @@ from typing import Any, Iterable
 from attrunlearn_core.errors import ArtifactError
 
 ZIP_MAGIC = b"PK\x03\x04"
+ADVICE = "; delete it and re-run"
+
+
+def _first_sentence(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text.split(". ", 1)[0] if text else error.__class__.__name__
 
 
 def _diagnose(path: Path, error: BaseException) -> str:
     head = path.read_bytes()[:4] if path.stat().st_size else b""
     if isinstance(error, (ModuleNotFoundError, AttributeError, ImportError)):
-        return f"written by other code than this version of attrunlearn ({error.__class__.__name__}: {str(error).splitlines()[0]})"
+        return f"written by other code than this version of attrunlearn ({error.__class__.__name__}: {_first_sentence(error)})"
     if head == ZIP_MAGIC or "zip" in str(error).lower() or isinstance(error, (EOFError, zipfile.BadZipFile)):
-        return f"truncated or corrupt ({str(error).splitlines()[0] if str(error) else error.__class__.__name__})"
+        return f"truncated or corrupt ({_first_sentence(error)})"
     if isinstance(error, pickle.UnpicklingError):
         return "not a PyTorch file (no torch.save archive inside)"
-    return f"unreadable ({error.__class__.__name__}: {str(error).splitlines()[0] if str(error) else ''})"
+    return f"unreadable ({error.__class__.__name__}: {_first_sentence(error)})"
 
 
 def load_artifact(path: str | os.PathLike, kind: str, keys: Iterable[str] = ()) -> Any:
@@ -38,12 +44,12 @@ def load_artifact(path: str | os.PathLike, kind: str, keys: Iterable[str] = ()) 
     if not path.is_file():
         raise ArtifactError(f"{path}: {kind} is missing")
     if path.stat().st_size == 0:
-        raise ArtifactError(f"{path}: {kind} is empty (0 bytes); delete it and re-run")
+        raise ArtifactError(f"{path}: {kind} is empty (0 bytes){ADVICE}")
     try:
         # Our own checkpoints hold whole modules (methods may wrap the extractor), so not weights_only.
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:  # noqa: BLE001 - any unreadable file is one clear line
-        raise ArtifactError(f"{path}: {kind} is {_diagnose(path, error)}; delete it and re-run") from None
+        raise ArtifactError(f"{path}: {kind} is {_diagnose(path, error)}{ADVICE}") from None
     keys = list(keys)
     if keys:
         if not isinstance(state, dict):
@@ -59,4 +65,4 @@ def check_origin(path: str | os.PathLike, kind: str, recorded: dict, expected: d
     for key, want in expected.items():
         have = recorded.get(key, want)  # files that do not record a key (e.g. brought-in checkpoints) are not refused for it
         if have != want:
-            raise ArtifactError(f"{path}: {kind} was written for {key} {have!r}, this job needs {want!r}; delete it and re-run")
+            raise ArtifactError(f"{path}: {kind} was written for {key} {have!r}, this job needs {want!r}{ADVICE}")

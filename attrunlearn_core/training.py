@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from attrunlearn_core.artifacts import load_artifact
+from attrunlearn_core.artifacts import ADVICE, load_artifact
 from attrunlearn_core.atomic import save_torch
 from attrunlearn_core.divergence import check_finite
 from attrunlearn_core.errors import ArtifactError, DivergenceError
@@ -106,7 +106,7 @@ def fit_classifier(model, images, targets, recipe: TrainingRecipe, generator, de
         try:
             state = load_artifact(resume_path, "training resume state", keys=("model_state", "optimizer", "scheduler", "generator", "epoch", "config"))
         except ArtifactError as error:
-            log.warning("%s; training starts at epoch 1", error)
+            log.warning("%s; training starts at epoch 1", str(error).removesuffix(ADVICE))
             state = {}
         if state and state["config"] == config:
             model.load_state_dict(state["model_state"])

@@ -78,7 +78,7 @@ class AdversarialRemoval(UnlearningMethod):
         step, coefficient = 0, 0.0
         model.train()
         heads.train()
-        for epoch in range(p["epochs"]):
+        for _ in range(p["epochs"]):
             task_loss, correct, seen = 0.0, [0] * len(parts), 0
             for index in batches(len(images), p["batch_size"], generator):
                 coefficient = dann_coefficient(step / total_steps, p["adversary_weight"]) if p["schedule"] == "dann" else p["adversary_weight"]
@@ -93,7 +93,7 @@ class AdversarialRemoval(UnlearningMethod):
                     loss = loss + nn.functional.cross_entropy(logits, z)
                     correct[i] += (logits.argmax(1) == z).sum().item()
                 seen += len(index)
-                check_finite(loss, f"adversarial epoch {epoch + 1} step {step + 1}")
+                check_finite(loss, f"adversarial epoch {step // steps_per_epoch + 1} step {step % steps_per_epoch + 1}")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
