@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# After a crash or kill, `make run` again resumes: a lock left by a dead run is removed (a live run's is kept and
+# the new run refused) and jobs the killed run left incomplete are rerun.
 run: $(STAMP)  ## run the default grid (config.yaml) with all cores
-	$(BIN)/snakemake --cores all $(SNAKEMAKE_ARGS)
+	$(BIN)/python -m attrunlearn_core.stale_lock .
+	$(BIN)/snakemake --cores all --rerun-incomplete $(SNAKEMAKE_ARGS)
 
 test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -25,7 +28,7 @@ ui: $(STAMP)  ## browse the runs
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///results/mlflow.db
 
 dry-run: $(STAMP)
-	$(BIN)/snakemake -n --quiet rules $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake -n --quiet rules --rerun-incomplete $(SNAKEMAKE_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

@@ -31,11 +31,10 @@ def save_torch(obj: Any, path: str | os.PathLike) -> None:
         torch.save(obj, tmp)
 
 
-def load_torch(path: str | os.PathLike) -> Any:
-    import torch
+def load_torch(path: str | os.PathLike, kind: str = "torch file") -> Any:
+    from attrunlearn_core.artifacts import load_artifact
 
-    # Our own checkpoints hold whole modules (methods may wrap the extractor), so not weights_only.
-    return torch.load(path, map_location="cpu", weights_only=False)
+    return load_artifact(path, kind)
 
 
 def save_json(obj: Any, path: str | os.PathLike) -> None:

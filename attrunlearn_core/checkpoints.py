@@ -5,8 +5,9 @@ from pathlib import Path
 
 from torch import nn
 
-from attrunlearn_core.atomic import load_torch, save_torch
-from attrunlearn_core.errors import AttrUnlearnError
+from attrunlearn_core.artifacts import check_origin, load_artifact
+from attrunlearn_core.atomic import save_torch
+from attrunlearn_core.errors import ArtifactError
 from attrunlearn_core.models import SplitModel
 
 
@@ -15,10 +16,13 @@ def save_checkpoint(path: str | Path, model: SplitModel, optimizer=None, epoch: 
                 "epoch": epoch, "config": config or {}, **extra}, path)
 
 
-def load_checkpoint(path: str | Path) -> dict:
-    state = load_torch(path)
-    if not isinstance(state, dict) or not isinstance(state.get("model"), nn.Module):
-        raise AttrUnlearnError(f"{path}: not an attrunlearn checkpoint (no 'model' module)")
+def load_checkpoint(path: str | Path, expected: dict | None = None) -> dict:
+    """`expected`: entries of the checkpoint's recorded config it must match (e.g. the dataset and model spec)."""
+    state = load_artifact(path, "checkpoint", keys=("model", "config"))
+    if not isinstance(state["model"], nn.Module):
+        raise ArtifactError(f"{path}: not an attrunlearn checkpoint ('model' holds a {type(state['model']).__name__}, not a module)")
+    if expected:
+        check_origin(path, "checkpoint", state["config"] or {}, expected)
     return state
 
 

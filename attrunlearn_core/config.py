@@ -96,6 +96,9 @@ def check_names(config: dict, source: str = "config") -> None:
                 method_class = get_method_class(config["methods"][method]["method"])
                 if "+" in attribute and not method_class.supports_multi_attribute:
                     raise ConfigError(f"{source}: methods.{method}: {method_class.name} cannot unlearn several attributes at once ({attribute!r} in datasets.{dataset}.attributes)")
+    from attrunlearn_core.config_semantics import check_semantics
+
+    check_semantics(config, source)
 
 
 def check_model_kwargs(spec: dict, where: str) -> None:

@@ -11,3 +11,11 @@ class ConfigError(AttrUnlearnError):
 
 class DatasetError(AttrUnlearnError):
     pass
+
+
+class ArtifactError(AttrUnlearnError):
+    """A checkpoint, prepared cache or feature file that cannot be used (truncated, wrong format, wrong model)."""
+
+
+class DivergenceError(AttrUnlearnError):
+    """Training produced a non-finite loss; the job stops before writing anything."""

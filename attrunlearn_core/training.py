@@ -9,7 +9,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from attrunlearn_core.atomic import load_torch, save_torch
+from attrunlearn_core.artifacts import ADVICE, load_artifact
+from attrunlearn_core.atomic import save_torch
+from attrunlearn_core.divergence import check_finite
+from attrunlearn_core.errors import ArtifactError, DivergenceError
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +68,13 @@ def make_cosine_schedule(optimizer, recipe: TrainingRecipe, num_samples: int):
 def train_one_epoch(model: nn.Module, optimizer, images, targets, recipe: TrainingRecipe, generator, device, desc="train", scheduler=None) -> float:
     model.train()
     total, count = 0.0, 0
-    for index in tqdm(list(batches(len(images), recipe.batch_size, generator)), desc=desc, leave=False, mininterval=5, disable=None):
+    for step, index in enumerate(tqdm(list(batches(len(images), recipe.batch_size, generator)), desc=desc, leave=False, mininterval=5, disable=None)):
         batch = images[index]
         if recipe.hflip:
             batch = random_hflip(batch, generator)
         logits = model(to_input(batch, device))
         loss = nn.functional.cross_entropy(logits, targets[index].to(device))
+        check_finite(loss, f"{desc} step {step + 1}")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -99,8 +103,12 @@ def fit_classifier(model, images, targets, recipe: TrainingRecipe, generator, de
     scheduler = make_cosine_schedule(optimizer, recipe, len(images))
     start = 0
     if resume_path is not None and Path(resume_path).exists():
-        state = load_torch(resume_path)
-        if state.get("config") == config:
+        try:
+            state = load_artifact(resume_path, "training resume state", keys=("model_state", "optimizer", "scheduler", "generator", "epoch", "config"))
+        except ArtifactError as error:
+            log.warning("%s; training starts at epoch 1", str(error).removesuffix(ADVICE))
+            state = {}
+        if state and state["config"] == config:
             model.load_state_dict(state["model_state"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
@@ -108,7 +116,12 @@ def fit_classifier(model, images, targets, recipe: TrainingRecipe, generator, de
             start = state["epoch"]
             log.info("resuming %s at epoch %d", resume_path, start)
     for epoch in range(start, recipe.epochs):
-        loss = train_one_epoch(model, optimizer, images, targets, recipe, generator, device, desc=f"epoch {epoch + 1}", scheduler=scheduler)
+        try:
+            loss = train_one_epoch(model, optimizer, images, targets, recipe, generator, device, desc=f"epoch {epoch + 1}", scheduler=scheduler)
+        except DivergenceError:
+            if resume_path is not None:
+                Path(resume_path).unlink(missing_ok=True)  # a diverged run leaves nothing to resume from
+            raise
         log.info("epoch %d/%d loss %.4f", epoch + 1, recipe.epochs, loss)
         if resume_path is not None:
             save_torch({"model_state": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "epoch": epoch + 1,

@@ -5,7 +5,7 @@ import torch
 from attrunlearn_core.datasets import get_dataset_loader, list_datasets
 from attrunlearn_core.datasets.embedded import load_embedded
 from attrunlearn_core.datasets.prepared import SPLITS, PreparedDataset, joint_labels, make_splits, prepare
-from attrunlearn_core.errors import ConfigError, DatasetError
+from attrunlearn_core.errors import ArtifactError, ConfigError
 
 SIZES = {"train": 50, "test": 20, "attacker_train": 30, "attacker_test": 20}
 
@@ -64,7 +64,7 @@ def test_prepared_roundtrip_and_missing_label(tmp_path):
 def test_a_corrupt_cache_names_the_file(tmp_path):
     path = tmp_path / "broken.pt"
     path.write_bytes(b"not a tensor file")
-    with pytest.raises(DatasetError, match="broken.pt"):
+    with pytest.raises(ArtifactError, match="broken.pt: prepared dataset is not a PyTorch file"):
         PreparedDataset.load(path)
 
 

@@ -1,4 +1,6 @@
 """A dry run per shipped config: the DAG builds and holds the expected number of jobs of each rule."""
+import shutil
+
 import pytest
 
 from attrunlearn_core.config import attribute_names, load_config
@@ -58,10 +60,12 @@ def test_bad_config_fails_the_dag_build_with_one_line(tmp_path):
     assert len(errors) == 1 and "datasets.embedded" in errors[0] and "colour" in errors[0]
 
 
-def test_a_configfile_replaces_the_default_grid_instead_of_merging_into_it():
-    # From the repository root, as users run it: config.yaml sits beside the Snakefile.
+def test_a_configfile_replaces_the_default_grid_instead_of_merging_into_it(tmp_path):
+    # As users run it, config.yaml sits in the working directory; a copy of the repository's, in a directory whose
+    # results/ are empty, so what the repository's own results/ hold (e.g. after `make run`) cannot change the dry run.
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
     shared = REPO / "configs" / "shared-data.yaml"
-    result = snakemake(REPO, shared, "-n")
+    result = snakemake(tmp_path, shared, "-n")
     assert result.returncode == 0, result.stderr[-2000:]
     expected = {rule: count for rule, count in expected_jobs(load_config(shared)).items() if count}
     assert job_counts(result.stdout) == {**expected, "total": sum(expected.values())}

@@ -2,6 +2,7 @@
 import sys
 
 from attrunlearn_core.config import Cell
+from attrunlearn_core.divergence import set_job
 from attrunlearn_core.runlog import run_logged
 
 
@@ -9,6 +10,7 @@ def run_step(snakemake, main) -> None:
     torch = sys.modules.get("torch")  # steps that only read JSON never import it
     if torch is not None:
         torch.set_num_threads(max(1, int(snakemake.threads)))
+    set_job(" ".join([snakemake.rule, "/".join(str(value) for _, value in snakemake.wildcards.items())]).strip())
     run_logged(snakemake.log[0] if snakemake.log else None, main)
 
 

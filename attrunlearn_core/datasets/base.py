@@ -22,6 +22,9 @@ class LabelledImages:
     class_names: dict[str, list[str]] = field(default_factory=dict)
     origin: np.ndarray | None = None
     skipped: int = 0
+    # label -> partition -> images per class in everything the loader listed, before taking a subset of it
+    # (`datasets.completeness.count_classes`); None when the images are the whole source.
+    source_counts: dict[str, dict[str, list[int]]] | None = None
 
     def __post_init__(self) -> None:
         n = self.images.shape[0]

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from attrunlearn_core.datasets.base import LabelledImages
+from attrunlearn_core.datasets.completeness import count_classes
 from attrunlearn_core.datasets.image_files import check_image_size, decode_files, subset_indices
 from attrunlearn_core.errors import DatasetError
 
@@ -92,4 +93,5 @@ def load_celeba(root: Path | None, image_size: int, max_samples: int | None,
         num_classes={name: 2 for name in attributes},
         class_names={name: [f"not {name}", name] for name in attributes},
         origin=origin[keep],
+        source_counts=count_classes({name: values[:, j] for j, name in enumerate(attributes)}, {name: 2 for name in attributes}, origin),
     )

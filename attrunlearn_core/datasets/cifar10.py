@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 
 from attrunlearn_core.datasets.base import LabelledImages
+from attrunlearn_core.datasets.completeness import count_classes
 from attrunlearn_core.datasets.image_files import (
     check_image_size, is_archive, list_image_files, square_resize, subset_indices)
 from attrunlearn_core.errors import DatasetError
@@ -41,21 +42,29 @@ def load_cifar10(root: Path | None, image_size: int, max_samples: int | None,
         _download(root)
         batches = _find_batches(root)
     if batches is not None:
-        images, classes, origin = _load_batches(batches, image_size, max_samples, rng)
+        images, classes, origin, source = _load_batches(batches, image_size, max_samples, rng)
     else:
         if not root.exists():
             raise DatasetError(f"cifar10 root {root} does not exist (expected {EXPECTED_LAYOUT})")
         if not (root.is_dir() or is_archive(root)):
             raise DatasetError(f"cifar10 root {root} is not a folder or archive (expected {EXPECTED_LAYOUT})")
-        images, classes, origin = _load_folders(root, image_size, max_samples, rng)
-    living = np.array([CLASSES[c] in LIVING for c in classes], dtype=np.int64)
+        images, classes, origin, source = _load_folders(root, image_size, max_samples, rng)
     return LabelledImages(
         images=images,
-        labels={"class": classes, "living": living},
+        labels={"class": classes, "living": _living(classes)},
         num_classes={"class": len(CLASSES), "living": 2},
         class_names={"class": list(CLASSES), "living": ["non-living", "living"]},
         origin=origin,
+        source_counts=source,
     )
+
+
+def _living(classes: np.ndarray) -> np.ndarray:
+    return np.array([CLASSES[c] in LIVING for c in classes], dtype=np.int64)
+
+
+def _source_counts(classes: np.ndarray, origin: np.ndarray) -> dict:
+    return count_classes({"class": classes, "living": _living(classes)}, {"class": len(CLASSES), "living": 2}, origin)
 
 
 def _load_folders(root: Path, image_size: int, max_samples: int | None,
@@ -77,7 +86,8 @@ def _load_folders(root: Path, image_size: int, max_samples: int | None,
     origin_array = np.array(origin)
     keep = subset_indices(len(names), max_samples, rng, groups=origin_array)
     images = files.read([names[i] for i in keep], image_size)
-    return images, np.array(classes, dtype=np.int64)[keep], origin_array[keep]
+    classes_array = np.array(classes, dtype=np.int64)
+    return images, classes_array[keep], origin_array[keep], _source_counts(classes_array, origin_array)
 
 
 def _find_batches(root: Path) -> Path | None:
@@ -137,4 +147,5 @@ def _load_batches(folder: Path, image_size: int, max_samples: int | None,
         resized = [square_resize(Image.fromarray(p.transpose(1, 2, 0)), image_size) for p in pixels]
         pixels = np.stack(resized).transpose(0, 3, 1, 2)
     images = torch.from_numpy(np.ascontiguousarray(pixels))
-    return images, np.concatenate(labels)[keep], origin_array[keep]
+    labels_array = np.concatenate(labels)
+    return images, labels_array[keep], origin_array[keep], _source_counts(labels_array, origin_array)

@@ -36,7 +36,9 @@ def _shape_mask(shape: int, xx: np.ndarray, yy: np.ndarray, cx: float, cy: float
 def load_embedded(
     root: Path | None, image_size: int, max_samples: int | None, rng: np.random.Generator, options: dict
 ) -> LabelledImages:
-    n = int(max_samples or options.get("num_samples", DEFAULT_NUM_SAMPLES))
+    # The dataset has `num_samples` images; `max_samples` (what the splits need) only ever takes fewer of them.
+    n = int(options.get("num_samples", DEFAULT_NUM_SAMPLES))
+    n = min(n, int(max_samples)) if max_samples else n
     size = int(image_size)
     noise = float(options.get("noise", 18.0))
     shape = rng.integers(0, len(SHAPES), n)

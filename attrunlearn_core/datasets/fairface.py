@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from attrunlearn_core.datasets.base import LabelledImages
+from attrunlearn_core.datasets.completeness import count_classes
 from attrunlearn_core.datasets.image_files import check_image_size, decode_files, subset_indices
 from attrunlearn_core.errors import DatasetError
 
@@ -78,11 +79,13 @@ def load_fairface(root: Path | None, image_size: int, max_samples: int | None,
     base = _image_base(root, files[0])
     origin_array = np.array(origin)
     keep = subset_indices(len(files), max_samples, rng, groups=origin_array)
-    table = np.array(rows, dtype=np.int64)[keep]
+    full = np.array(rows, dtype=np.int64)
+    table = full[keep]
     return LabelledImages(
         images=decode_files([base / files[i] for i in keep], image_size),
         labels={name: table[:, j] for j, name in enumerate(LABELS)},
         num_classes={name: len(names) for name, names in LABELS.items()},
         class_names={name: list(names) for name, names in LABELS.items()},
         origin=origin_array[keep],
+        source_counts=count_classes({name: full[:, j] for j, name in enumerate(LABELS)}, {name: len(names) for name, names in LABELS.items()}, origin_array),
     )

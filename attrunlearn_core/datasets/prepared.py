@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from attrunlearn_core.atomic import load_torch, save_torch
+from attrunlearn_core.artifacts import load_artifact
+from attrunlearn_core.atomic import save_torch
 from attrunlearn_core.datasets.base import LabelledImages
 from attrunlearn_core.errors import ConfigError, DatasetError
 
@@ -35,10 +36,7 @@ class PreparedDataset:
 
     @classmethod
     def load(cls, path: str | Path) -> "PreparedDataset":
-        try:
-            state = load_torch(path)
-        except Exception as error:  # noqa: BLE001 - any unreadable cache is one clear message
-            raise DatasetError(f"{path}: not a readable prepared dataset ({error.__class__.__name__})") from None
+        state = load_artifact(path, "prepared dataset")
         if not isinstance(state, dict) or state.pop("format_version", None) != FORMAT_VERSION:
             raise DatasetError(f"{path}: not a prepared dataset of format {FORMAT_VERSION}; delete it and re-run prepare")
         return cls(**state)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from attrunlearn_core.datasets.base import LabelledImages
+from attrunlearn_core.datasets.completeness import count_classes
 from attrunlearn_core.datasets.image_files import check_image_size, list_image_files, subset_indices
 from attrunlearn_core.errors import ConfigError, DatasetError
 
@@ -75,7 +76,8 @@ def load_utkface(root: Path | None, image_size: int, max_samples: int | None,
         raise DatasetError(f"no UTKFace images in {root}: expected files named {{age}}_{{gender}}_{{race}}_"
                            f"{{datetime}}.jpg.chip.jpg ({len(bad)} image file(s) with other names)")
     keep = subset_indices(len(names), max_samples, rng)
-    table = np.array(rows, dtype=np.int64)[keep]
+    full = np.array(rows, dtype=np.int64)
+    table = full[keep]
     return LabelledImages(
         images=files.read([names[i] for i in keep], image_size),
         labels={"gender": table[:, 1], "race": table[:, 2], "age_group": table[:, 0]},
@@ -84,4 +86,6 @@ def load_utkface(root: Path | None, image_size: int, max_samples: int | None,
                      "age_group": [f"{lo}-{hi - 1}" for lo, hi in zip(bins, bins[1:])]},
         origin=None,
         skipped=len(bad),
+        source_counts=count_classes({"gender": full[:, 1], "race": full[:, 2], "age_group": full[:, 0]},
+                                    {"gender": 2, "race": len(RACES), "age_group": len(bins) - 1}, None),
     )

@@ -15,6 +15,7 @@ import math
 import torch
 from torch import nn
 
+from attrunlearn_core.divergence import check_finite
 from attrunlearn_core.methods import register_method
 from attrunlearn_core.methods.base import MethodResult, UnlearningContext, UnlearningMethod
 from attrunlearn_core.models import SplitModel
@@ -92,6 +93,7 @@ class AdversarialRemoval(UnlearningMethod):
                     loss = loss + nn.functional.cross_entropy(logits, z)
                     correct[i] += (logits.argmax(1) == z).sum().item()
                 seen += len(index)
+                check_finite(loss, f"adversarial epoch {step // steps_per_epoch + 1} step {step % steps_per_epoch + 1}")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

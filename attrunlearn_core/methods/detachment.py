@@ -23,6 +23,7 @@ from attrunlearn_core.detachment.end_to_end import run_end_to_end_epoch
 from attrunlearn_core.detachment.local_pipeline import LocalSchedule, split_threads
 from attrunlearn_core.detachment.objective import DetachmentWeights
 from attrunlearn_core.detachment.steps import DetachmentState, StatsMeter, StepBatch, TrainSplit
+from attrunlearn_core.divergence import check_finite_stats
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.methods import register_method
 from attrunlearn_core.methods.base import MethodResult, UnlearningContext, UnlearningMethod
@@ -84,11 +85,13 @@ class Detachment(UnlearningMethod):
             for batch in data.batches(steps):
                 meter.add(state.warmup_step(batch))
         if p["warmup_epochs"]:
+            check_finite_stats(meter.means(), "detachment warm-up")
             log.info("warm-up: %s", _rounded(meter.means()))
         metrics: dict[str, float] = {}
         timings: list[dict[str, float]] = []
         for epoch, steps in enumerate(plan[p["warmup_epochs"] :]):
             stats, timing = self.run_epoch(state, data.batches(steps))
+            check_finite_stats(stats, f"detachment epoch {epoch + 1}")
             timings.append(timing)
             metrics = stats
             log.info("epoch %d/%d %s %s", epoch + 1, p["epochs"], _rounded(stats), _rounded(timing))

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from attrunlearn_core.errors import ConfigError
+from attrunlearn_core.divergence import check_finite
 from attrunlearn_core.methods import register_method
 from attrunlearn_core.methods.base import MethodResult, UnlearningContext, UnlearningMethod
 from attrunlearn_core.models import SplitModel
@@ -140,6 +141,7 @@ class InstanceUnlearning(UnlearningMethod):
                     pick = torch.randint(0, len(adversarial[0]), (len(index),), generator=generator)
                     adversarial_logits = model(_normalise(adversarial[0][pick].to(device)))
                     loss = loss + nn.functional.cross_entropy(adversarial_logits, adversarial[1][pick].to(device))
+                check_finite(loss, f"instance_unlearning step {steps + 1}")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if penalty is not None:

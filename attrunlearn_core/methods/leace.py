@@ -15,6 +15,7 @@ import torch
 from concept_erasure import LeaceFitter
 from torch import nn
 
+from attrunlearn_core.divergence import check_finite
 from attrunlearn_core.methods import register_method
 from attrunlearn_core.methods.base import MethodResult, UnlearningContext, UnlearningMethod
 from attrunlearn_core.models import SplitModel
@@ -101,10 +102,11 @@ class Leace(UnlearningMethod):
         optimizer = torch.optim.AdamW(classifier.parameters(), lr=p["lr"], weight_decay=context.recipe.weight_decay)
         classifier.train()
         total, count = float("nan"), 0
-        for _ in range(p["classifier_epochs"]):
+        for epoch in range(p["classifier_epochs"]):
             total, count = 0.0, 0
             for index in batches(len(features), p["batch_size"], context.generator):
                 loss = nn.functional.cross_entropy(classifier(features[index].to(context.device)), targets[index].to(context.device))
+                check_finite(loss, f"leace classifier refit epoch {epoch + 1} step {count // p['batch_size'] + 1}")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

@@ -30,7 +30,7 @@ def apply_method(config: dict, cell: Cell, prepared_path: str | Path, start_path
         generator=seed_everything(seed),
         seed=seed,
     )
-    start = load_checkpoint(start_path)
+    start = load_checkpoint(start_path, expected={"dataset": cell.dataset, "model": config["models"][cell.model], "seed": cell.seed})
     context.start_info = {k: v for k, v in start.items() if k not in ("model", "optimizer")}
     model = start["model"].to(context.device)
     started = time.perf_counter()

@@ -22,6 +22,7 @@ from attrunlearn_core.checkpoints import load_model
 from attrunlearn_core.config import Cell
 from attrunlearn_core.datasets.prepared import PreparedDataset, joint_labels
 from attrunlearn_core.detachment.aux_networks import ReconstructionDecoder
+from attrunlearn_core.divergence import check_finite
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.features import extract_features
 from attrunlearn_core.models import SplitModel
@@ -64,12 +65,13 @@ def fit_recovery_decoder(h_train: torch.Tensor, images_train: torch.Tensor, reci
     decoder = ReconstructionDecoder(channels, size, images_train.shape[-1], recipe.width or max(32, channels)).to(device).train()
     optimizer = torch.optim.AdamW(decoder.parameters(), lr=recipe.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, recipe.epochs * -(-len(h_train) // recipe.batch_size)))
-    for _ in range(recipe.epochs):
-        for index in batches(len(h_train), recipe.batch_size, generator):
+    for epoch in range(recipe.epochs):
+        for step, index in enumerate(batches(len(h_train), recipe.batch_size, generator)):
             if len(index) < 2:
                 continue
             target = images_train[index].to(device).float() / 255.0
             loss = F.binary_cross_entropy_with_logits(decoder(h_train[index].to(device)), target)
+            check_finite(loss, f"recovery decoder epoch {epoch + 1} step {step + 1}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
