@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test ui dry-run lint clean-results
+.PHONY: run test test-slurm ui dry-run lint clean-results
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,18 @@ run: $(STAMP)  ## run the default grid (config.yaml) with all cores
 test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+test-slurm: $(STAMP)  ## the tiny grid on a one-node Slurm started here (root; installs slurm-wlm and munge when missing)
+	ATTRUNLEARN_SLURM_TEST=1 scripts/single-node-slurm.sh run -- $(BIN)/python -m pytest tests/test_slurm_cluster.py $(PYTEST_ARGS)
+
 ui: $(STAMP)  ## browse the runs
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///results/mlflow.db
 
 dry-run: $(STAMP)
 	$(BIN)/snakemake -n --quiet rules $(SNAKEMAKE_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, snakefmt and snakemake's own linter; fails on the first tool with findings
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check .
 	$(BIN)/snakemake --lint
 
 clean-results:

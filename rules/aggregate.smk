@@ -13,6 +13,8 @@ rule aggregate:
         artifacts=lambda w: CELL_ARTIFACTS,
     log:
         "results/logs/aggregate.log",
-    threads: 1
+    threads: job_threads("aggregate")
+    resources:
+        **job_resources("aggregate"),
     script:
         "../workflow_scripts/aggregate_results.py"

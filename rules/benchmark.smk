@@ -18,9 +18,9 @@ if config.get("benchmark"):
             RESULTS + "/logs/benchmark_efficiency.log",
         benchmark:
             RESULTS + "/benchmarks/benchmark_efficiency.tsv"
-        threads: workflow.cores
+        threads: job_threads("benchmark_efficiency")
         resources:
-            gpu=1,
+            **job_resources("benchmark_efficiency"),
         script:
             "../workflow_scripts/benchmark_efficiency.py"
 
@@ -35,7 +35,9 @@ if config.get("benchmark"):
             artifact_root=RESULTS + "/mlflow-artifacts",
         log:
             RESULTS + "/logs/log_efficiency.log",
-        threads: 1
+        threads: job_threads("log_efficiency")
+        resources:
+            **job_resources("log_efficiency"),
         script:
             "../workflow_scripts/log_efficiency.py"
 

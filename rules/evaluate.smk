@@ -8,7 +8,9 @@ rule extract_features:
         fidelity=cell_file("fidelity.json"),
     log:
         cell_file("extract_features.log"),
-    threads: 1
+    threads: job_threads("extract_features")
+    resources:
+        **job_resources("extract_features"),
     script:
         "../workflow_scripts/extract_features.py"
 
@@ -26,9 +28,9 @@ rule fit_attacker:
         cell_file("fit_attacker_{site}.log"),
     benchmark:
         cell_file("fit_attacker_{site}.benchmark.tsv")
-    threads: 1
+    threads: job_threads("fit_attacker")
     resources:
-        gpu=1,
+        **job_resources("fit_attacker"),
     script:
         "../workflow_scripts/fit_attacker.py"
 
@@ -43,6 +45,8 @@ rule evaluate:
         metrics=cell_file("metrics.json"),
     log:
         cell_file("evaluate.log"),
-    threads: 1
+    threads: job_threads("evaluate")
+    resources:
+        **job_resources("evaluate"),
     script:
         "../workflow_scripts/evaluate_cell.py"

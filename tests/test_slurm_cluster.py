@@ -1,0 +1,53 @@
+"""The tiny grid through profiles/slurm on a real Slurm gives the tables of a local run (`make test-slurm`).
+
+`make test-slurm` starts a one-node Slurm (scripts/single-node-slurm.sh), sets ATTRUNLEARN_SLURM_TEST=1
+and stops the daemons afterwards; without it this module is skipped, so no other run submits jobs anywhere.
+"""
+import copy
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import REPO, TINY_CONFIG, write_config
+from workflow import snakemake
+
+pytestmark = pytest.mark.skipif(not os.environ.get("ATTRUNLEARN_SLURM_TEST"), reason="needs the one-node Slurm of `make test-slurm`")
+
+# Fits the 2-core node, and both runs give every job the same threads (so the same arithmetic).
+RESOURCES = {
+    "default": {"threads": 1, "mem_mb": 1500, "runtime": 15},
+    "prepare": {"threads": 2},
+    "train_baseline": {"threads": 2},
+    "unlearn": {"threads": 2},
+}
+# squeue instead of sacct (no accounting here); the first status check after 2 s instead of 40.
+SLURM_TEST_ARGS = ["--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2", "--jobs", "4"]
+
+
+def comparable(path: Path) -> pd.DataFrame:
+    """The table without its timing columns (and timing rows of method_metrics), in a fixed row order."""
+    table = pd.read_parquet(path)
+    table = table.drop(columns=[column for column in table.columns if "seconds" in column])
+    if "name" in table.columns:
+        table = table[~table["name"].astype(str).str.contains("seconds")]
+    return table.sort_values(list(table.columns), ignore_index=True)
+
+
+def run_grid(workdir: Path, *args: str) -> Path:
+    workdir.mkdir()
+    config = {**copy.deepcopy(TINY_CONFIG), "resources": RESOURCES}
+    result = snakemake(workdir, write_config(config, workdir / "tiny.yaml"), *args)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir / "results" / "tables"
+
+
+def test_the_tiny_grid_on_slurm_gives_the_local_tables(tmp_path):
+    local = run_grid(tmp_path / "local", "--cores", "2")
+    on_slurm = run_grid(tmp_path / "slurm", "--profile", str(REPO / "profiles" / "slurm"), *SLURM_TEST_ARGS)
+    names = sorted(path.name for path in local.glob("*.parquet"))
+    assert {"cells.parquet", "attacks.parquet"} <= set(names)
+    assert sorted(path.name for path in on_slurm.glob("*.parquet")) == names
+    for name in names:
+        pd.testing.assert_frame_equal(comparable(on_slurm / name), comparable(local / name), obj=name)
