@@ -16,5 +16,7 @@ rule aggregate:
     threads: job_threads("aggregate")
     resources:
         **job_resources("aggregate"),
+    conda:
+        "../environment.yaml"
     script:
         "../workflow_scripts/aggregate_results.py"

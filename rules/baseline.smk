@@ -13,5 +13,7 @@ rule train_baseline:
     threads: job_threads("train_baseline")
     resources:
         **job_resources("train_baseline"),
+    conda:
+        "../environment.yaml"
     script:
         "../workflow_scripts/train_baseline.py"

@@ -21,8 +21,13 @@ if config.get("benchmark"):
         threads: job_threads("benchmark_efficiency")
         resources:
             **job_resources("benchmark_efficiency"),
+        conda:
+            "../environment.yaml"
         script:
             "../workflow_scripts/benchmark_efficiency.py"
+
+    localrules:
+        log_efficiency,
 
     rule log_efficiency:
         """One MLflow run per benchmarked model (tag kind=efficiency); after aggregate, never beside it."""
@@ -38,6 +43,8 @@ if config.get("benchmark"):
         threads: job_threads("log_efficiency")
         resources:
             **job_resources("log_efficiency"),
+        conda:
+            "../environment.yaml"
         script:
             "../workflow_scripts/log_efficiency.py"
 

@@ -41,10 +41,10 @@ def job_resources(rule):
     return {key: value for key, value in rule_resources(config, rule).items() if key != "threads"}
 
 
-# The MLflow writers stay on the machine that runs Snakemake: one sqlite writer, never a cluster node.
+# The MLflow writers (aggregate; log_efficiency in rules/benchmark.smk) run where Snakemake runs, never as a
+# cluster job: one sqlite writer, on the machine that holds the store.
 localrules:
     aggregate,
-    log_efficiency,
 
 
 CELL_DIR = "results/cells/{dataset}/{model}/{attribute}/{method}/seed{seed}"

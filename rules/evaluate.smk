@@ -11,6 +11,8 @@ rule extract_features:
     threads: job_threads("extract_features")
     resources:
         **job_resources("extract_features"),
+    conda:
+        "../environment.yaml"
     script:
         "../workflow_scripts/extract_features.py"
 
@@ -31,6 +33,8 @@ rule fit_attacker:
     threads: job_threads("fit_attacker")
     resources:
         **job_resources("fit_attacker"),
+    conda:
+        "../environment.yaml"
     script:
         "../workflow_scripts/fit_attacker.py"
 
@@ -48,5 +52,7 @@ rule evaluate:
     threads: job_threads("evaluate")
     resources:
         **job_resources("evaluate"),
+    conda:
+        "../environment.yaml"
     script:
         "../workflow_scripts/evaluate_cell.py"

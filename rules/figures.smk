@@ -17,6 +17,8 @@ rule image_recovery:
     threads: job_threads("image_recovery")
     resources:
         **job_resources("image_recovery"),
+    conda:
+        "../environment.yaml"
     script:
         "../workflow_scripts/image_recovery.py"
 

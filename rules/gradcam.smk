@@ -43,6 +43,8 @@ rule train_attribute_model:
     threads: job_threads("train_attribute_model")
     resources:
         **job_resources("train_attribute_model"),
+    conda:
+        "../environment.yaml"
     script:
         "../workflow_scripts/train_attribute_model.py"
 
@@ -63,6 +65,8 @@ rule mask_dataset:
     threads: job_threads("mask_dataset")
     resources:
         **job_resources("mask_dataset"),
+    conda:
+        "../environment.yaml"
     script:
         "../workflow_scripts/mask_dataset.py"
 
@@ -82,6 +86,8 @@ rule train_masked_baseline:
     threads: job_threads("train_masked_baseline")
     resources:
         **job_resources("train_masked_baseline"),
+    conda:
+        "../environment.yaml"
     script:
         "../workflow_scripts/train_baseline.py"
 
@@ -99,5 +105,7 @@ rule gradcam_figure:
     threads: job_threads("gradcam_figure")
     resources:
         **job_resources("gradcam_figure"),
+    conda:
+        "../environment.yaml"
     script:
         "../workflow_scripts/gradcam_figure.py"

@@ -11,5 +11,7 @@ rule prepare:
     threads: job_threads("prepare")
     resources:
         **job_resources("prepare"),
+    conda:
+        "../environment.yaml"
     script:
         "../workflow_scripts/prepare_dataset.py"

@@ -15,5 +15,7 @@ rule unlearn:
     threads: job_threads("unlearn")
     resources:
         **job_resources("unlearn"),
+    conda:
+        "../environment.yaml"
     script:
         "../workflow_scripts/apply_method.py"

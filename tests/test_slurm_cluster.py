@@ -5,6 +5,7 @@ and stops the daemons afterwards; without it this module is skipped, so no other
 """
 import copy
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -35,17 +36,20 @@ def comparable(path: Path) -> pd.DataFrame:
     return table.sort_values(list(table.columns), ignore_index=True)
 
 
-def run_grid(workdir: Path, *args: str) -> Path:
+def run_grid(workdir: Path, *args: str) -> tuple[Path, str]:
+    """The tables folder and Snakemake's log of the run."""
     workdir.mkdir()
     config = {**copy.deepcopy(TINY_CONFIG), "resources": RESOURCES}
     result = snakemake(workdir, write_config(config, workdir / "tiny.yaml"), *args)
     assert result.returncode == 0, result.stderr[-4000:]
-    return workdir / "results" / "tables"
+    return workdir / "results" / "tables", result.stdout + result.stderr
 
 
 def test_the_tiny_grid_on_slurm_gives_the_local_tables(tmp_path):
-    local = run_grid(tmp_path / "local", "--cores", "2")
-    on_slurm = run_grid(tmp_path / "slurm", "--profile", str(REPO / "profiles" / "slurm"), *SLURM_TEST_ARGS)
+    local, _ = run_grid(tmp_path / "local", "--cores", "2")
+    on_slurm, log = run_grid(tmp_path / "slurm", "--profile", str(REPO / "profiles" / "slurm"), *SLURM_TEST_ARGS)
+    assert re.search(r"^rule train_baseline:", log, re.MULTILINE) and "submitted with SLURM jobid" in log
+    assert re.search(r"^localrule aggregate:", log, re.MULTILINE)  # the MLflow writer never became a Slurm job
     names = sorted(path.name for path in local.glob("*.parquet"))
     assert {"cells.parquet", "attacks.parquet"} <= set(names)
     assert sorted(path.name for path in on_slurm.glob("*.parquet")) == names
