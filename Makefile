@@ -30,10 +30,12 @@ ui: $(STAMP)  ## browse the runs
 dry-run: $(STAMP)
 	$(BIN)/snakemake -n --quiet rules $(SNAKEMAKE_ARGS)
 
-lint: $(STAMP)  ## ruff, snakefmt and snakemake's own linter; fails on the first tool with findings
-	$(BIN)/ruff check .
-	$(BIN)/snakefmt --check .
-	$(BIN)/snakemake --lint
+lint: $(STAMP)  ## ruff, snakefmt and snakemake's own linter: all three report, and it fails if any found something
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/snakefmt --check . || status=1; \
+	$(BIN)/snakemake --lint || status=1; \
+	exit $$status
 
 clean-results:
 	rm -rf results/prepared results/models results/cells results/tables results/figures results/logs results/benchmarks results/mlflow.db results/mlflow-artifacts

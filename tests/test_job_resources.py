@@ -16,7 +16,7 @@ SLURM_PROFILE = str(REPO / "profiles" / "slurm")
 def planned_jobs(dry_run_output: str) -> list[dict]:
     """Each job of `snakemake -n` as {rule, threads, resources}; Snakemake omits `threads: 1`."""
     jobs = []
-    for block in dry_run_output.split("\n\n"):
+    for block in re.split(r"(?m)^(?=(?:local)?rule \w+:)", dry_run_output):
         rule = re.search(r"^(local)?rule (\w+):", block, re.MULTILINE)
         if not rule:
             continue
@@ -40,6 +40,11 @@ def test_a_rule_entry_overrides_default_which_overrides_the_built_in_table():
     assert rule_resources({}, "fit_attacker")["gpu"] == 0
 
 
+def test_the_default_grid_states_the_built_in_table():
+    # A config without `resources:` runs as config.yaml does.
+    assert yaml.safe_load((REPO / "config.yaml").read_text())["resources"] == BUILT_IN
+
+
 def test_an_unknown_rule_under_resources_is_refused():
     check_resource_rules({"resources": {"default": {}, "unlearn": {}}}, {"unlearn", "evaluate"})
     with pytest.raises(ConfigError, match=r"resources\.unlaern: no rule of that name"):
@@ -59,7 +64,9 @@ def test_unlock_needs_no_core_count(tmp_path):
 
 
 def test_a_local_run_gives_the_heavy_jobs_every_core(tmp_path):
-    jobs = planned_jobs(snakemake(tmp_path, REPO / "config.yaml", "-n", "--cores", "2").stdout)
+    result = snakemake(tmp_path, REPO / "config.yaml", "-n", "--cores", "2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    jobs = planned_jobs(result.stdout + result.stderr)
     threads = {job["rule"]: job["threads"] for job in jobs}
     assert threads["train_baseline"] == threads["unlearn"] == threads["train_attribute_model"] == 2  # 4 asked, scaled to --cores
     assert threads["extract_features"] == threads["evaluate"] == 1

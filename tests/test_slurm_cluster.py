@@ -6,6 +6,7 @@ and stops the daemons afterwards; without it this module is skipped, so no other
 import copy
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -40,14 +41,17 @@ def run_grid(workdir: Path, *args: str) -> tuple[Path, str]:
     """The tables folder and Snakemake's log of the run."""
     workdir.mkdir()
     config = {**copy.deepcopy(TINY_CONFIG), "resources": RESOURCES}
-    result = snakemake(workdir, write_config(config, workdir / "tiny.yaml"), *args)
+    result = snakemake(workdir, write_config(config, workdir / "tiny.yaml"), *args, timeout=2400)
     assert result.returncode == 0, result.stderr[-4000:]
     return workdir / "results" / "tables", result.stdout + result.stderr
 
 
 def test_the_tiny_grid_on_slurm_gives_the_local_tables(tmp_path):
-    local, _ = run_grid(tmp_path / "local", "--cores", "2")
-    on_slurm, log = run_grid(tmp_path / "slurm", "--profile", str(REPO / "profiles" / "slurm"), *SLURM_TEST_ARGS)
+    # Side by side: the Slurm run spends much of its time waiting on sbatch, squeue and job start-up.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        local_run = pool.submit(run_grid, tmp_path / "local", "--cores", "2")
+        slurm_run = pool.submit(run_grid, tmp_path / "slurm", "--profile", str(REPO / "profiles" / "slurm"), *SLURM_TEST_ARGS)
+        (local, _), (on_slurm, log) = local_run.result(), slurm_run.result()
     assert re.search(r"^rule train_baseline:", log, re.MULTILINE) and "submitted with SLURM jobid" in log
     assert re.search(r"^localrule aggregate:", log, re.MULTILINE)  # the MLflow writer never became a Slurm job
     names = sorted(path.name for path in local.glob("*.parquet"))
