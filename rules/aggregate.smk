@@ -13,10 +13,10 @@ rule aggregate:
         artifacts=lambda w: CELL_ARTIFACTS,
     log:
         "results/logs/aggregate.log",
+    conda:
+        "../environment.yaml"
     threads: job_threads("aggregate")
     resources:
         **job_resources("aggregate"),
-    conda:
-        "../environment.yaml"
     script:
         "../workflow_scripts/aggregate_results.py"

@@ -10,10 +10,10 @@ rule train_baseline:
         "results/logs/train_baseline/{dataset}/{model}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train_baseline/{dataset}/{model}/seed{seed}.tsv"
+    conda:
+        "../environment.yaml"
     threads: job_threads("train_baseline")
     resources:
         **job_resources("train_baseline"),
-    conda:
-        "../environment.yaml"
     script:
         "../workflow_scripts/train_baseline.py"

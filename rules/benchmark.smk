@@ -18,11 +18,11 @@ if config.get("benchmark"):
             RESULTS + "/logs/benchmark_efficiency.log",
         benchmark:
             RESULTS + "/benchmarks/benchmark_efficiency.tsv"
+        conda:
+            "../environment.yaml"
         threads: job_threads("benchmark_efficiency")
         resources:
             **job_resources("benchmark_efficiency"),
-        conda:
-            "../environment.yaml"
         script:
             "../workflow_scripts/benchmark_efficiency.py"
 
@@ -40,11 +40,11 @@ if config.get("benchmark"):
             artifact_root=RESULTS + "/mlflow-artifacts",
         log:
             RESULTS + "/logs/log_efficiency.log",
+        conda:
+            "../environment.yaml"
         threads: job_threads("log_efficiency")
         resources:
             **job_resources("log_efficiency"),
-        conda:
-            "../environment.yaml"
         script:
             "../workflow_scripts/log_efficiency.py"
 

@@ -8,11 +8,11 @@ rule extract_features:
         fidelity=cell_file("fidelity.json"),
     log:
         cell_file("extract_features.log"),
+    conda:
+        "../environment.yaml"
     threads: job_threads("extract_features")
     resources:
         **job_resources("extract_features"),
-    conda:
-        "../environment.yaml"
     script:
         "../workflow_scripts/extract_features.py"
 
@@ -30,11 +30,11 @@ rule fit_attacker:
         cell_file("fit_attacker_{site}.log"),
     benchmark:
         cell_file("fit_attacker_{site}.benchmark.tsv")
+    conda:
+        "../environment.yaml"
     threads: job_threads("fit_attacker")
     resources:
         **job_resources("fit_attacker"),
-    conda:
-        "../environment.yaml"
     script:
         "../workflow_scripts/fit_attacker.py"
 
@@ -49,10 +49,10 @@ rule evaluate:
         metrics=cell_file("metrics.json"),
     log:
         cell_file("evaluate.log"),
+    conda:
+        "../environment.yaml"
     threads: job_threads("evaluate")
     resources:
         **job_resources("evaluate"),
-    conda:
-        "../environment.yaml"
     script:
         "../workflow_scripts/evaluate_cell.py"

@@ -14,11 +14,11 @@ rule image_recovery:
         metrics=RECOVERY_FIGURE + ".json",
     log:
         RESULTS + "/logs/image_recovery/{dataset}_{model}_{attribute}_{method}_seed{seed}.log",
+    conda:
+        "../environment.yaml"
     threads: job_threads("image_recovery")
     resources:
         **job_resources("image_recovery"),
-    conda:
-        "../environment.yaml"
     script:
         "../workflow_scripts/image_recovery.py"
 

@@ -40,11 +40,11 @@ rule train_attribute_model:
         RESULTS + "/logs/train_attribute_model/{dataset}/{model}/seed{seed}/{attribute}_epochs{epochs}.log",
     benchmark:
         RESULTS + "/benchmarks/train_attribute_model/{dataset}/{model}/seed{seed}/{attribute}_epochs{epochs}.tsv"
+    conda:
+        "../environment.yaml"
     threads: job_threads("train_attribute_model")
     resources:
         **job_resources("train_attribute_model"),
-    conda:
-        "../environment.yaml"
     script:
         "../workflow_scripts/train_attribute_model.py"
 
@@ -62,11 +62,11 @@ rule mask_dataset:
         RESULTS + "/logs/mask_dataset/{dataset}/{model}/{attribute}/{method}/seed{seed}.log",
     benchmark:
         RESULTS + "/benchmarks/mask_dataset/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv"
+    conda:
+        "../environment.yaml"
     threads: job_threads("mask_dataset")
     resources:
         **job_resources("mask_dataset"),
-    conda:
-        "../environment.yaml"
     script:
         "../workflow_scripts/mask_dataset.py"
 
@@ -83,11 +83,11 @@ rule train_masked_baseline:
         RESULTS + "/logs/train_masked_baseline/{dataset}/{model}/{attribute}/{method}/seed{seed}.log",
     benchmark:
         RESULTS + "/benchmarks/train_masked_baseline/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv"
+    conda:
+        "../environment.yaml"
     threads: job_threads("train_masked_baseline")
     resources:
         **job_resources("train_masked_baseline"),
-    conda:
-        "../environment.yaml"
     script:
         "../workflow_scripts/train_baseline.py"
 
@@ -102,10 +102,10 @@ rule gradcam_figure:
         figure=GRADCAM_FIGURE,
     log:
         RESULTS + "/logs/gradcam_figure/{dataset}/{model}/{attribute}/{method}/seed{seed}.log",
+    conda:
+        "../environment.yaml"
     threads: job_threads("gradcam_figure")
     resources:
         **job_resources("gradcam_figure"),
-    conda:
-        "../environment.yaml"
     script:
         "../workflow_scripts/gradcam_figure.py"

@@ -8,10 +8,10 @@ rule prepare:
         "results/logs/prepare/{dataset}.log",
     benchmark:
         "results/benchmarks/prepare/{dataset}.tsv"
+    conda:
+        "../environment.yaml"
     threads: job_threads("prepare")
     resources:
         **job_resources("prepare"),
-    conda:
-        "../environment.yaml"
     script:
         "../workflow_scripts/prepare_dataset.py"

@@ -12,10 +12,10 @@ rule unlearn:
         cell_file("unlearn.log"),
     benchmark:
         cell_file("unlearn.benchmark.tsv")
+    conda:
+        "../environment.yaml"
     threads: job_threads("unlearn")
     resources:
         **job_resources("unlearn"),
-    conda:
-        "../environment.yaml"
     script:
         "../workflow_scripts/apply_method.py"
