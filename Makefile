@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test ui dry-run lint clean-results
+.PHONY: run test test-slurm ui dry-run lint clean-results
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,14 +24,21 @@ run: $(STAMP)  ## run the default grid (config.yaml) with all cores
 test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+test-slurm: $(STAMP)  ## the tiny grid on a one-node Slurm started here (root; installs slurm-wlm and munge when missing)
+	ATTRUNLEARN_SLURM_TEST=1 scripts/single-node-slurm.sh run -- $(BIN)/python -m pytest tests/test_slurm_cluster.py $(PYTEST_ARGS)
+
 ui: $(STAMP)  ## browse the runs
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///results/mlflow.db
 
 dry-run: $(STAMP)
 	$(BIN)/snakemake -n --quiet rules --rerun-incomplete $(SNAKEMAKE_ARGS)
 
-lint: $(STAMP)
-	$(BIN)/snakemake --lint
+lint: $(STAMP)  ## ruff, snakefmt and snakemake's own linter: all three report, and it fails if any found something
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/snakefmt --check . || status=1; \
+	$(BIN)/snakemake --lint || status=1; \
+	exit $$status
 
 clean-results:
 	rm -rf results/prepared results/models results/cells results/tables results/figures results/logs results/benchmarks results/mlflow.db results/mlflow-artifacts

@@ -15,6 +15,10 @@ rule aggregate:
         artifacts=lambda w: CELL_ARTIFACTS,
     log:
         "results/logs/aggregate.log",
-    threads: 1
+    conda:
+        "../environment.yaml"
+    threads: job_threads("aggregate")
+    resources:
+        **job_resources("aggregate"),
     script:
         "../workflow_scripts/aggregate_results.py"

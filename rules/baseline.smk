@@ -21,9 +21,11 @@ rule train_baseline:
         "results/logs/train_baseline/{dataset}/{model}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train_baseline/{dataset}/{model}/seed{seed}.tsv"
-    threads: workflow.cores
+    conda:
+        "../environment.yaml"
+    threads: job_threads("train_baseline")
     resources:
-        gpu=1,
+        **job_resources("train_baseline"),
     script:
         "../workflow_scripts/train_baseline.py"
 

@@ -18,11 +18,16 @@ if config.get("benchmark"):
             RESULTS + "/logs/benchmark_efficiency.log",
         benchmark:
             RESULTS + "/benchmarks/benchmark_efficiency.tsv"
-        threads: workflow.cores
+        conda:
+            "../environment.yaml"
+        threads: job_threads("benchmark_efficiency")
         resources:
-            gpu=1,
+            **job_resources("benchmark_efficiency"),
         script:
             "../workflow_scripts/benchmark_efficiency.py"
+
+    localrules:
+        log_efficiency,
 
     rule log_efficiency:
         """One MLflow run per benchmarked model (tag kind=efficiency); after aggregate, never beside it."""
@@ -35,7 +40,11 @@ if config.get("benchmark"):
             artifact_root=RESULTS + "/mlflow-artifacts",
         log:
             RESULTS + "/logs/log_efficiency.log",
-        threads: 1
+        conda:
+            "../environment.yaml"
+        threads: job_threads("log_efficiency")
+        resources:
+            **job_resources("log_efficiency"),
         script:
             "../workflow_scripts/log_efficiency.py"
 

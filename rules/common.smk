@@ -1,15 +1,26 @@
 import re
 import sys
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from attrunlearn_core.config import SCHEMA_PATH, Cell, attribute_names, check_names, grid_cells, training_recipe, validate_config
 from attrunlearn_core.errors import ConfigError
+from attrunlearn_core.job_resources import check_resource_rules, rule_resources
+
+
+def declared_rules():
+    # The config is checked before the rule files are read, so their rule names are taken from the text.
+    declaration = re.compile(r"^\s*(?:rule|checkpoint)\s+(\w+)\s*:", re.MULTILINE)
+    files = [Path(workflow.basedir, "Snakefile"), *Path(workflow.basedir, "rules").glob("*.smk")]
+    return {name for path in files for name in declaration.findall(path.read_text())}
+
 
 try:
     validate(config, schema=str(SCHEMA_PATH))
     check_names(config, "config")
+    check_resource_rules(config, declared_rules())
 except (WorkflowError, ConfigError) as error:
     if isinstance(error, WorkflowError):
         try:
@@ -19,6 +30,23 @@ except (WorkflowError, ConfigError) as error:
     sys.exit(f"attrunlearn: {str(error).splitlines()[0]}")
 
 RESULTS = "results"
+
+
+def job_threads(rule):
+    return rule_resources(config, rule)["threads"]
+
+
+def job_resources(rule):
+    """mem_mb, runtime (minutes) and gpu of a rule from the config's `resources:`, as `resources: **job_resources(rule)`."""
+    return {key: value for key, value in rule_resources(config, rule).items() if key != "threads"}
+
+
+# The MLflow writers (aggregate; log_efficiency in rules/benchmark.smk) run where Snakemake runs, never as a
+# cluster job: one sqlite writer, on the machine that holds the store.
+localrules:
+    aggregate,
+
+
 CELL_DIR = "results/cells/{dataset}/{model}/{attribute}/{method}/seed{seed}"
 
 

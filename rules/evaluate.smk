@@ -15,9 +15,11 @@ rule fit_attackers:
         cell_file("fit_attackers.log"),
     benchmark:
         cell_file("fit_attackers.benchmark.tsv")
-    threads: 1
+    conda:
+        "../environment.yaml"
+    threads: job_threads("fit_attackers")
     resources:
-        gpu=1,
+        **job_resources("fit_attackers"),
     script:
         "../workflow_scripts/fit_attackers.py"
 
@@ -35,6 +37,10 @@ rule evaluate:
         task=lambda w: config["datasets"][w.dataset]["task"],
     log:
         cell_file("evaluate.log"),
-    threads: 1
+    conda:
+        "../environment.yaml"
+    threads: job_threads("evaluate")
+    resources:
+        **job_resources("evaluate"),
     script:
         "../workflow_scripts/evaluate_cell.py"

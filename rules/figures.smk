@@ -14,9 +14,11 @@ rule image_recovery:
         metrics=RECOVERY_FIGURE + ".json",
     log:
         RESULTS + "/logs/image_recovery/{dataset}_{model}_{attribute}_{method}_seed{seed}.log",
-    threads: 1
+    conda:
+        "../environment.yaml"
+    threads: job_threads("image_recovery")
     resources:
-        gpu=1,
+        **job_resources("image_recovery"),
     script:
         "../workflow_scripts/image_recovery.py"
 

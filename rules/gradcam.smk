@@ -40,9 +40,11 @@ rule train_attribute_model:
         RESULTS + "/logs/train_attribute_model/{dataset}/{model}/seed{seed}/{attribute}_epochs{epochs}.log",
     benchmark:
         RESULTS + "/benchmarks/train_attribute_model/{dataset}/{model}/seed{seed}/{attribute}_epochs{epochs}.tsv"
-    threads: workflow.cores
+    conda:
+        "../environment.yaml"
+    threads: job_threads("train_attribute_model")
     resources:
-        gpu=1,
+        **job_resources("train_attribute_model"),
     script:
         "../workflow_scripts/train_attribute_model.py"
 
@@ -60,9 +62,11 @@ rule mask_dataset:
         RESULTS + "/logs/mask_dataset/{dataset}/{model}/{attribute}/{method}/seed{seed}.log",
     benchmark:
         RESULTS + "/benchmarks/mask_dataset/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv"
-    threads: workflow.cores
+    conda:
+        "../environment.yaml"
+    threads: job_threads("mask_dataset")
     resources:
-        gpu=1,
+        **job_resources("mask_dataset"),
     script:
         "../workflow_scripts/mask_dataset.py"
 
@@ -79,9 +83,11 @@ rule train_masked_baseline:
         RESULTS + "/logs/train_masked_baseline/{dataset}/{model}/{attribute}/{method}/seed{seed}.log",
     benchmark:
         RESULTS + "/benchmarks/train_masked_baseline/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv"
-    threads: workflow.cores
+    conda:
+        "../environment.yaml"
+    threads: job_threads("train_masked_baseline")
     resources:
-        gpu=1,
+        **job_resources("train_masked_baseline"),
     script:
         "../workflow_scripts/train_baseline.py"
 
@@ -96,6 +102,10 @@ rule gradcam_figure:
         figure=GRADCAM_FIGURE,
     log:
         RESULTS + "/logs/gradcam_figure/{dataset}/{model}/{attribute}/{method}/seed{seed}.log",
-    threads: 1
+    conda:
+        "../environment.yaml"
+    threads: job_threads("gradcam_figure")
+    resources:
+        **job_resources("gradcam_figure"),
     script:
         "../workflow_scripts/gradcam_figure.py"

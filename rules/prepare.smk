@@ -8,6 +8,10 @@ rule prepare:
         "results/logs/prepare/{dataset}.log",
     benchmark:
         "results/benchmarks/prepare/{dataset}.tsv"
-    threads: 2
+    conda:
+        "../environment.yaml"
+    threads: job_threads("prepare")
+    resources:
+        **job_resources("prepare"),
     script:
         "../workflow_scripts/prepare_dataset.py"

@@ -12,8 +12,10 @@ rule unlearn:
         cell_file("unlearn.log"),
     benchmark:
         cell_file("unlearn.benchmark.tsv")
-    threads: workflow.cores
+    conda:
+        "../environment.yaml"
+    threads: job_threads("unlearn")
     resources:
-        gpu=1,
+        **job_resources("unlearn"),
     script:
         "../workflow_scripts/apply_method.py"

@@ -78,5 +78,5 @@ def test_map_attackers_need_a_spatial_map():
 def test_a_diverging_attacker_stops_with_one_line_naming_it():
     x, z = _data(6.0)
     x[5] = math.nan
-    with pytest.raises(DivergenceError, match=r"attacker mlp, epoch 1, step \d+: loss is nan"):
+    with pytest.raises(DivergenceError, match=r"loss is nan at attacker mlp, epoch 1, step \d+"):
         _score("mlp", x, z)
