@@ -3,13 +3,13 @@ rule train_baseline:
     input:
         data=rules.prepare.output.data,
     output:
-        model="results/models/{dataset}/{model}/seed{seed}/baseline.pt",
+        model=RESULTS + "/models/{dataset}/{model}/seed{seed}/baseline.pt",
     params:
         spec=lambda w: {"model": config["models"][w.model], "training": training_recipe(config, w.dataset)},
     log:
-        "results/logs/train_baseline/{dataset}/{model}/seed{seed}.log",
+        RESULTS + "/logs/train_baseline/{dataset}/{model}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/train_baseline/{dataset}/{model}/seed{seed}.tsv"
+        RESULTS + "/benchmarks/train_baseline/{dataset}/{model}/seed{seed}.tsv"
     threads: workflow.cores
     resources:
         gpu=1,

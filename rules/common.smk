@@ -4,7 +4,7 @@ import sys
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from attrunlearn_core.config import SCHEMA_PATH, Cell, attribute_names, check_names, grid_cells, training_recipe, validate_config
+from attrunlearn_core.config import SCHEMA_PATH, Cell, attribute_names, check_names, grid_cells, results_dir, training_recipe, validate_config
 from attrunlearn_core.errors import ConfigError
 
 try:
@@ -18,8 +18,10 @@ except (WorkflowError, ConfigError) as error:
             error = detailed
     sys.exit(f"attrunlearn: {str(error).splitlines()[0]}")
 
-RESULTS = "results"
-CELL_DIR = "results/cells/{dataset}/{model}/{attribute}/{method}/seed{seed}"
+# Everything a grid writes lives under results/<name>/, so two grids never overwrite each other; prepared data
+# and models are kept per grid too (never reused across settings). Only the MLflow store results/mlflow.db is shared.
+RESULTS = results_dir(config)
+CELL_DIR = RESULTS + "/cells/{dataset}/{model}/{attribute}/{method}/seed{seed}"
 
 
 def cell_file(name):
@@ -56,7 +58,7 @@ CELL_ARTIFACTS = {}
 
 
 def final_targets():
-    return ["results/tables/cells.parquet", "results/tables/attacks.parquet"] + EXTRA_TARGETS
+    return [RESULTS + "/tables/cells.parquet", RESULTS + "/tables/attacks.parquet"] + EXTRA_TARGETS
 
 
 def method_class(method):
@@ -66,11 +68,11 @@ def method_class(method):
 
 
 # Where a method starts from (UnlearningMethod.starts_from) -> the checkpoint path pattern that provides it.
-START_CHECKPOINTS = {"baseline": "results/models/{dataset}/{model}/seed{seed}/baseline.pt"}
+START_CHECKPOINTS = {"baseline": RESULTS + "/models/{dataset}/{model}/seed{seed}/baseline.pt"}
 
 
 # The prepared dataset a cell trains and is evaluated on, by the same key (baseline-2 uses masked images).
-CELL_DATA = {"baseline": "results/prepared/{dataset}.pt"}
+CELL_DATA = {"baseline": RESULTS + "/prepared/{dataset}.pt"}
 
 
 def cell_data(wildcards):

@@ -10,7 +10,7 @@ rule image_recovery:
         baseline=START_CHECKPOINTS["baseline"],
         model=rules.unlearn.output.model,
     output:
-        figure=RECOVERY_FIGURE + ".png",
+        figure=report(RECOVERY_FIGURE + ".png", caption="../report/recovery.rst", category="5 Image recovery (detachment)", subcategory="{dataset}"),
         metrics=RECOVERY_FIGURE + ".json",
     log:
         RESULTS + "/logs/image_recovery/{dataset}_{model}_{attribute}_{method}_seed{seed}.log",

@@ -1,13 +1,13 @@
 rule prepare:
     """Decode, resize and split a dataset once into a uint8 tensor cache."""
     output:
-        data="results/prepared/{dataset}.pt",
+        data=RESULTS + "/prepared/{dataset}.pt",
     params:
         spec=lambda w: {"dataset": config["datasets"][w.dataset], "seed": config["seed"]},
     log:
-        "results/logs/prepare/{dataset}.log",
+        RESULTS + "/logs/prepare/{dataset}.log",
     benchmark:
-        "results/benchmarks/prepare/{dataset}.tsv"
+        RESULTS + "/benchmarks/prepare/{dataset}.tsv"
     threads: 2
     script:
         "../workflow_scripts/prepare_dataset.py"

@@ -8,9 +8,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from attrunlearn_core.atomic import atomic_path, load_json
-from attrunlearn_core.config import Cell, method_spec, training_recipe
+from attrunlearn_core.config import Cell, experiment_name, method_spec, training_recipe
 from attrunlearn_core.results_table import ATTACKS_SCHEMA, CELLS_SCHEMA, METHOD_METRICS_SCHEMA
-from attrunlearn_core.tracking import flatten_params, log_cell_runs
+from attrunlearn_core.tracking import GridInfo, flatten_params, log_cell_runs
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,8 @@ def cell_params(config: dict, cell: Cell) -> dict:
 
 
 def aggregate_results(config: dict, cells: list[Cell], metrics_paths: list[str | Path], cells_out: str | Path, attacks_out: str | Path, method_metrics_out: str | Path,
-                      artifacts: dict[str, list[Path]] | None = None, mlflow_artifact_root: str | Path = "results/mlflow-artifacts") -> pd.DataFrame:
+                      artifacts: dict[str, list[Path]] | None = None, mlflow_artifact_root: str | Path = "results/default/mlflow-artifacts",
+                      grid: GridInfo | None = None) -> pd.DataFrame:
     rows, attack_rows, method_rows, runs = [], [], [], []
     keys = ("dataset", "model", "attribute", "method", "seed")
     for cell, path in zip(cells, metrics_paths):
@@ -48,7 +49,7 @@ def aggregate_results(config: dict, cells: list[Cell], metrics_paths: list[str |
     write_table(rows, CELLS_SCHEMA, cells_out)
     write_table(attack_rows, ATTACKS_SCHEMA, attacks_out)
     write_table(method_rows, METHOD_METRICS_SCHEMA, method_metrics_out)
-    counts = log_cell_runs(config["mlflow"]["tracking_uri"], config["mlflow"]["experiment"], Path(mlflow_artifact_root), runs)
+    counts = log_cell_runs(config["mlflow"]["tracking_uri"], experiment_name(config), Path(mlflow_artifact_root), runs, grid=grid or GridInfo(config.get("name", "default")))
     log.info("tables: %d cells, %d attacker rows; MLflow runs created %d, unchanged %d", len(rows), len(attack_rows), counts["created"], counts["kept"])
     frame = pd.DataFrame(rows)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
