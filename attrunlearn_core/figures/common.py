@@ -63,7 +63,9 @@ def legend_outside(figure: Figure) -> None:
     for ax in figure.axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, handle)
-    figure.legend(handles.values(), handles.keys(), loc="outside right upper", fontsize="small")
+    # Methods and attackers first, reference lines (chance levels) after them.
+    order = sorted(handles, key=lambda label: "chance" in label)
+    figure.legend([handles[label] for label in order], order, loc="outside right upper", fontsize="small")
 
 
 def save_figure(figure: Figure, path: str | Path) -> None:
