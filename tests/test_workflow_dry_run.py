@@ -38,6 +38,13 @@ def expected_jobs(config: dict) -> dict[str, int]:
         "fit_attacker": cells * len(config["attackers"]["sites"]),
         "evaluate": cells,
         "aggregate": 1,
+        "summary_stand_in": 1,  # until issue 9's aggregate writes the summary tables
+        **{rule: len(grid["datasets"]) for rule in ("trade_off_figure", "attacker_accuracy_figure", "attacker_pool_figure")},
+        "summary_table_html": 1,
+        "cells_table_html": 1,
+        "attack_summary_table_html": 1,
+        "efficiency_table_html": 1 if config.get("benchmark") else 0,
+        "log_grid_tables": 1,
         "all": 1,
     }
 
