@@ -5,16 +5,16 @@ rule aggregate:
         artifacts=lambda w: sorted({path for paths in CELL_ARTIFACTS.values() for path in paths}),
         prepared=expand(rules.prepare.output.data, dataset=config["grid"]["datasets"]),  # digested for the MLflow parent run
     output:
-        cells=RESULTS + "/tables/cells.parquet",
-        attacks=RESULTS + "/tables/attacks.parquet",
-        method_metrics=RESULTS + "/tables/method_metrics.parquet",
+        cells=grid_path("tables/cells.parquet"),
+        attacks=grid_path("tables/attacks.parquet"),
+        method_metrics=grid_path("tables/method_metrics.parquet"),
     params:
         cells=CELLS,
         datasets=config["grid"]["datasets"],
-        artifact_root=RESULTS + "/mlflow-artifacts",
+        artifact_root=grid_path("mlflow-artifacts"),
         artifacts=lambda w: CELL_ARTIFACTS,
     log:
-        RESULTS + "/logs/aggregate.log",
+        grid_path("logs/aggregate.log"),
     threads: 1
     script:
         "../workflow_scripts/aggregate_results.py"

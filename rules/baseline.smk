@@ -3,13 +3,13 @@ rule train_baseline:
     input:
         data=rules.prepare.output.data,
     output:
-        model=RESULTS + "/models/{dataset}/{model}/seed{seed}/baseline.pt",
+        model=grid_path("models/{dataset}/{model}/seed{seed}/baseline.pt"),
     params:
         spec=lambda w: {"model": config["models"][w.model], "training": training_recipe(config, w.dataset)},
     log:
-        RESULTS + "/logs/train_baseline/{dataset}/{model}/seed{seed}.log",
+        grid_path("logs/train_baseline/{dataset}/{model}/seed{seed}.log"),
     benchmark:
-        RESULTS + "/benchmarks/train_baseline/{dataset}/{model}/seed{seed}.tsv"
+        grid_path("benchmarks/train_baseline/{dataset}/{model}/seed{seed}.tsv")
     threads: workflow.cores
     resources:
         gpu=1,

@@ -21,7 +21,14 @@ except (WorkflowError, ConfigError) as error:
 # Everything a grid writes lives under results/<name>/, so two grids never overwrite each other; prepared data
 # and models are kept per grid too (never reused across settings). Only the MLflow store results/mlflow.db is shared.
 RESULTS = results_dir(config)
-CELL_DIR = RESULTS + "/cells/{dataset}/{model}/{attribute}/{method}/seed{seed}"
+
+
+def grid_path(path):
+    """A file of this grid: `path` under results/<name>/ (may hold wildcards)."""
+    return f"{RESULTS}/{path}"
+
+
+CELL_DIR = grid_path("cells/{dataset}/{model}/{attribute}/{method}/seed{seed}")
 
 
 def cell_file(name):
@@ -58,7 +65,7 @@ CELL_ARTIFACTS = {}
 
 
 def final_targets():
-    return [RESULTS + "/tables/cells.parquet", RESULTS + "/tables/attacks.parquet"] + EXTRA_TARGETS
+    return [grid_path("tables/cells.parquet"), grid_path("tables/attacks.parquet")] + EXTRA_TARGETS
 
 
 def method_class(method):
@@ -68,11 +75,11 @@ def method_class(method):
 
 
 # Where a method starts from (UnlearningMethod.starts_from) -> the checkpoint path pattern that provides it.
-START_CHECKPOINTS = {"baseline": RESULTS + "/models/{dataset}/{model}/seed{seed}/baseline.pt"}
+START_CHECKPOINTS = {"baseline": grid_path("models/{dataset}/{model}/seed{seed}/baseline.pt")}
 
 
 # The prepared dataset a cell trains and is evaluated on, by the same key (baseline-2 uses masked images).
-CELL_DATA = {"baseline": RESULTS + "/prepared/{dataset}.pt"}
+CELL_DATA = {"baseline": grid_path("prepared/{dataset}.pt")}
 
 
 def cell_data(wildcards):

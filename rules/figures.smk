@@ -1,6 +1,6 @@
 # Image recovery (the paper's Fig. 4) for every detachment cell of the grid.
 # The figures are attached to the cells' MLflow runs through CELL_ARTIFACTS.
-RECOVERY_FIGURE = RESULTS + "/figures/recovery_{dataset}_{model}_{attribute}_{method}_seed{seed}"
+RECOVERY_FIGURE = grid_path("figures/recovery_{dataset}_{model}_{attribute}_{method}_seed{seed}")
 
 
 rule image_recovery:
@@ -13,7 +13,7 @@ rule image_recovery:
         figure=report(RECOVERY_FIGURE + ".png", caption="../report/recovery.rst", category="5 Image recovery (detachment)", subcategory="{dataset}"),
         metrics=RECOVERY_FIGURE + ".json",
     log:
-        RESULTS + "/logs/image_recovery/{dataset}_{model}_{attribute}_{method}_seed{seed}.log",
+        grid_path("logs/image_recovery/{dataset}_{model}_{attribute}_{method}_seed{seed}.log"),
     threads: 1
     resources:
         gpu=1,

@@ -6,15 +6,15 @@ report: "../report/workflow.rst"
 
 rule summary_table_html:
     input:
-        table=RESULTS + "/tables/summary.parquet",
+        table=grid_path("tables/summary.parquet"),
     output:
-        html=report(RESULTS + "/report/summary.html", caption="../report/summary_table.rst", category="1 Tables"),
+        html=report(grid_path("report/summary.html"), caption="../report/summary_table.rst", category="1 Tables"),
     params:
         view="summary",
         title="Summary: one row per dataset × model × attribute × method",
         note="Each metric is the mean over seeds with its 95 % t interval in brackets (none with one seed).",
     log:
-        RESULTS + "/logs/report/summary_table_html.log",
+        grid_path("logs/report/summary_table_html.log"),
     threads: 1
     script:
         "../workflow_scripts/html_table.py"
@@ -24,13 +24,13 @@ rule cells_table_html:
     input:
         table=rules.aggregate.output.cells,
     output:
-        html=report(RESULTS + "/report/cells.html", caption="../report/cells_table.rst", category="1 Tables"),
+        html=report(grid_path("report/cells.html"), caption="../report/cells_table.rst", category="1 Tables"),
     params:
         view="plain",
         title="Cells: one row per dataset × model × attribute × method × seed",
         note="",
     log:
-        RESULTS + "/logs/report/cells_table_html.log",
+        grid_path("logs/report/cells_table_html.log"),
     threads: 1
     script:
         "../workflow_scripts/html_table.py"
@@ -38,15 +38,15 @@ rule cells_table_html:
 
 rule attack_summary_table_html:
     input:
-        table=RESULTS + "/tables/attack_summary.parquet",
+        table=grid_path("tables/attack_summary.parquet"),
     output:
-        html=report(RESULTS + "/report/attack_summary.html", caption="../report/attack_summary_table.rst", category="1 Tables"),
+        html=report(grid_path("report/attack_summary.html"), caption="../report/attack_summary_table.rst", category="1 Tables"),
     params:
         view="plain",
         title="Attackers: one row per dataset × model × attribute × method × site × attacker × pool",
         note="",
     log:
-        RESULTS + "/logs/report/attack_summary_table_html.log",
+        grid_path("logs/report/attack_summary_table_html.log"),
     threads: 1
     script:
         "../workflow_scripts/html_table.py"
@@ -61,13 +61,13 @@ if config.get("benchmark"):
         input:
             table=rules.benchmark_efficiency.output.table,
         output:
-            html=report(RESULTS + "/report/efficiency.html", caption="../report/efficiency_table.rst", category="6 Efficiency"),
+            html=report(grid_path("report/efficiency.html"), caption="../report/efficiency_table.rst", category="6 Efficiency"),
         params:
             view="plain",
             title="Efficiency of detachment: end-to-end against local, per model",
             note="Seconds per unlearning epoch, speed-ups and peak memory, measured in one run on one machine.",
         log:
-            RESULTS + "/logs/report/efficiency_table_html.log",
+            grid_path("logs/report/efficiency_table_html.log"),
         threads: 1
         script:
             "../workflow_scripts/html_table.py"
@@ -79,18 +79,18 @@ if config.get("benchmark"):
 rule log_grid_tables:
     """The summary tables (and the efficiency table) as artifacts of the grid's MLflow parent run."""
     input:
-        summary=RESULTS + "/tables/summary.parquet",
-        attack_summary=RESULTS + "/tables/attack_summary.parquet",
+        summary=grid_path("tables/summary.parquet"),
+        attack_summary=grid_path("tables/attack_summary.parquet"),
         cells=rules.aggregate.output.cells,
         attacks=rules.aggregate.output.attacks,
         extra_tables=[rules.benchmark_efficiency.output.table] if EFFICIENCY_RUNS else [],
         after_efficiency_runs=EFFICIENCY_RUNS,  # never beside log_efficiency: one sqlite writer at a time
     output:
-        run=RESULTS + "/tables/grid.mlflow.json",
+        run=grid_path("tables/grid.mlflow.json"),
     params:
-        artifact_root=RESULTS + "/mlflow-artifacts",
+        artifact_root=grid_path("mlflow-artifacts"),
     log:
-        RESULTS + "/logs/log_grid_tables.log",
+        grid_path("logs/log_grid_tables.log"),
     threads: 1
     script:
         "../workflow_scripts/log_grid_tables.py"

@@ -1,6 +1,6 @@
 # Figures drawn from the grid's summary tables, one PNG per dataset and figure, flagged for the report.
-SUMMARY_TABLE = RESULTS + "/tables/summary.parquet"
-ATTACK_SUMMARY_TABLE = RESULTS + "/tables/attack_summary.parquet"
+SUMMARY_TABLE = grid_path("tables/summary.parquet")
+ATTACK_SUMMARY_TABLE = grid_path("tables/attack_summary.parquet")
 
 
 rule trade_off_figure:
@@ -9,11 +9,11 @@ rule trade_off_figure:
         summary=SUMMARY_TABLE,
         attack_summary=ATTACK_SUMMARY_TABLE,
     output:
-        figure=report(RESULTS + "/figures/trade_off_{dataset}.png", caption="../report/trade_off.rst", category="2 Trade-off", subcategory="{dataset}"),
+        figure=report(grid_path("figures/trade_off_{dataset}.png"), caption="../report/trade_off.rst", category="2 Trade-off", subcategory="{dataset}"),
     params:
         figure="trade_off",
     log:
-        RESULTS + "/logs/figures/trade_off_{dataset}.log",
+        grid_path("logs/figures/trade_off_{dataset}.log"),
     threads: 1
     script:
         "../workflow_scripts/summary_figure.py"
@@ -25,11 +25,11 @@ rule attacker_accuracy_figure:
         summary=SUMMARY_TABLE,
         attack_summary=ATTACK_SUMMARY_TABLE,
     output:
-        figure=report(RESULTS + "/figures/attacker_accuracy_{dataset}.png", caption="../report/attacker_accuracy.rst", category="3 Attackers", subcategory="{dataset}"),
+        figure=report(grid_path("figures/attacker_accuracy_{dataset}.png"), caption="../report/attacker_accuracy.rst", category="3 Attackers", subcategory="{dataset}"),
     params:
         figure="attacker_accuracy",
     log:
-        RESULTS + "/logs/figures/attacker_accuracy_{dataset}.log",
+        grid_path("logs/figures/attacker_accuracy_{dataset}.log"),
     threads: 1
     script:
         "../workflow_scripts/summary_figure.py"
@@ -41,11 +41,11 @@ rule attacker_pool_figure:
         summary=SUMMARY_TABLE,
         attack_summary=ATTACK_SUMMARY_TABLE,
     output:
-        figure=report(RESULTS + "/figures/attacker_pool_{dataset}.png", caption="../report/attacker_pool.rst", category="3 Attackers", subcategory="{dataset}"),
+        figure=report(grid_path("figures/attacker_pool_{dataset}.png"), caption="../report/attacker_pool.rst", category="3 Attackers", subcategory="{dataset}"),
     params:
         figure="attacker_pool",
     log:
-        RESULTS + "/logs/figures/attacker_pool_{dataset}.log",
+        grid_path("logs/figures/attacker_pool_{dataset}.log"),
     threads: 1
     script:
         "../workflow_scripts/summary_figure.py"

@@ -6,10 +6,10 @@ rule summary_stand_in:
         cells=rules.aggregate.output.cells,
         attacks=rules.aggregate.output.attacks,
     output:
-        summary=RESULTS + "/tables/summary.parquet",
-        attack_summary=RESULTS + "/tables/attack_summary.parquet",
+        summary=grid_path("tables/summary.parquet"),
+        attack_summary=grid_path("tables/attack_summary.parquet"),
     log:
-        RESULTS + "/logs/summary_stand_in.log",
+        grid_path("logs/summary_stand_in.log"),
     threads: 1
     script:
         "../workflow_scripts/summary_stand_in.py"
