@@ -116,12 +116,12 @@ def test_attacker_pool_pairs_half_and_full_pool_per_attacker():
     pairs = [line.get_ydata() for line in ax.get_lines() if len(line.get_ydata()) == 2 and line.get_xdata()[0] == line.get_xdata()[1]]
     assert len(pairs) == len(METHODS) * len(ATTACKERS)
     assert all(np.isclose(full - half, 4.0) for half, full in pairs)  # the synthetic half pool is 0.04 lower
-    assert {"50 % of attacker-train", "100 % of attacker-train", "attacker: mlp"} <= set(legend_labels(figure))
+    assert {"50 % of the attacker pool", "100 % of the attacker pool", "attacker: mlp"} <= set(legend_labels(figure))
 
 
 def test_attacker_pool_says_so_when_only_the_full_pool_was_run():
     figure = attacker_pool_figure(attack_summary_frame(pools=(1.0,)), summary_frame(), "embedded")
-    assert any("no 50 % pool rows" in text.get_text() for text in figure.axes[0].texts)
+    assert any("no partial-pool rows" in text.get_text() for text in figure.axes[0].texts)
 
 
 def test_missing_columns_and_unknown_dataset_are_one_line_errors():

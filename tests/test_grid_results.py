@@ -48,7 +48,7 @@ def two_grids(tmp_path_factory):
     configs = {}
     for config in (grid_a(), grid_b()):
         configs[config["name"]] = write_config(config, workdir / f"{config['name']}.yaml")
-        result = snakemake(workdir, configs[config["name"]], "--cores", "2")
+        result = snakemake(workdir, configs[config["name"]], "--cores", "2", timeout=2400)
         assert result.returncode == 0, result.stderr[-3000:]
     return workdir, configs
 

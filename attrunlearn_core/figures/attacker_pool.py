@@ -1,5 +1,6 @@
-"""The attacker-pool check: each attacker trained on 50 % and on 100 % of attacker-train. A rise from 50 % to 100 %
-means the attackers had not converged on the data they had, so efficacy may understate the leak."""
+"""The attacker-pool check: each attacker trained on part of its pool (50 % by default, the config's
+saturation_fraction) and on all of it. A rise to the full pool means the attackers had not converged on the
+data they had, so efficacy may understate the leak."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,15 +10,14 @@ from matplotlib.figure import Figure
 from attrunlearn_core.figures.attacker_accuracy import COLUMNS, SUMMARY_COLUMNS
 from attrunlearn_core.figures.common import colours, legend_outside, method_label, panels, require_columns, rows_of
 
-POOLS = (0.5, 1.0)
-
-
 def attacker_pool_figure(attack_summary: pd.DataFrame, summary: pd.DataFrame, dataset: str, site: str = "split") -> Figure:
     require_columns(attack_summary, COLUMNS, "attack_summary.parquet")
     require_columns(summary, SUMMARY_COLUMNS, "summary.parquet")
     attacks = rows_of(attack_summary, dataset, "attack_summary.parquet")
     attacks = attacks[attacks["site"] == site]
     models, attributes = panels(attacks)
+    smaller = sorted(f for f in attacks["pool_fraction"].unique() if f < 1.0)
+    part = smaller[0] if smaller else 0.5
     attacker_colours = colours(attack_summary["attacker"])
     figure = Figure(figsize=(max(6.0, 1.1 * attacks["method"].nunique()) * len(attributes) + 2.8, 4.8 * len(models)), layout="constrained")
     axes = figure.subplots(len(models), len(attributes), squeeze=False)
@@ -31,13 +31,13 @@ def attacker_pool_figure(attack_summary: pd.DataFrame, summary: pd.DataFrame, da
             for position, method in enumerate(methods):
                 x = position + (k - (len(attackers) - 1) / 2) * width
                 pair = panel[(panel["attacker"] == attacker) & (panel["method"] == method)]
-                accuracy = {pool: 100 * pair.loc[np.isclose(pair["pool_fraction"], pool), "accuracy_mean"].mean() for pool in POOLS}
+                accuracy = {pool: 100 * pair.loc[np.isclose(pair["pool_fraction"], pool), "accuracy_mean"].mean() for pool in (part, 1.0)}
                 colour = attacker_colours[attacker]
-                ax.plot([x, x], [accuracy[0.5], accuracy[1.0]], color=colour, linewidth=1.5)
-                ax.plot(x, accuracy[0.5], "o", markerfacecolor="white", markeredgecolor=colour, markersize=7)
+                ax.plot([x, x], [accuracy[part], accuracy[1.0]], color=colour, linewidth=1.5)
+                ax.plot(x, accuracy[part], "o", markerfacecolor="white", markeredgecolor=colour, markersize=7)
                 ax.plot(x, accuracy[1.0], "o", color=colour, markersize=7, label=f"attacker: {attacker}")
-        if not np.isclose(panel["pool_fraction"], 0.5).any():
-            ax.text(0.5, 0.5, "no 50 % pool rows in attack_summary", transform=ax.transAxes, ha="center", color="0.4")
+        if not smaller:
+            ax.text(0.5, 0.5, "no partial-pool rows in attack_summary", transform=ax.transAxes, ha="center", color="0.4")
         if not about.empty:
             ax.axhline(100 * about["chance"].iloc[0], linestyle="--", color="0.3", label="chance: majority z")
         names = about.set_index("method")["method_name"].to_dict()
@@ -46,9 +46,9 @@ def attacker_pool_figure(attack_summary: pd.DataFrame, summary: pd.DataFrame, da
         ax.set_ylabel("attacker accuracy on z, attacker-test (%)")
         ax.set_title(f"{dataset} · {model} · unlearning {attribute}", fontsize="medium")
         ax.grid(axis="y", alpha=0.3)
-    axes[0][-1].plot([], [], "o", markerfacecolor="white", markeredgecolor="black", linestyle="none", label="50 % of attacker-train")
-    axes[0][-1].plot([], [], "o", color="black", linestyle="none", label="100 % of attacker-train")
-    figure.suptitle(f"Attacker pool on {'h (split point)' if site == 'split' else site + ' features'}: accuracy with half (hollow) "
-                    "and all (filled) of attacker-train, mean over seeds; a rise means more data would leak more", fontsize="medium")
+    axes[0][-1].plot([], [], "o", markerfacecolor="white", markeredgecolor="black", linestyle="none", label=f"{100 * part:.0f} % of the attacker pool")
+    axes[0][-1].plot([], [], "o", color="black", linestyle="none", label="100 % of the attacker pool")
+    figure.suptitle(f"Attacker pool on {'h (split point)' if site == 'split' else site + ' features'}: accuracy with {100 * part:.0f} % (hollow) "
+                    "and all (filled) of the attacker pool, mean over seeds; a rise means more data would leak more", fontsize="medium")
     legend_outside(figure)
     return figure
