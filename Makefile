@@ -29,7 +29,7 @@ ui: $(STAMP)  ## browse the runs
 
 report: $(STAMP)  ## finish the grid CONFIG (default config.yaml), then write results/<name>/report.html
 	$(BIN)/snakemake --cores all --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
-	$(BIN)/snakemake --configfile $(CONFIG) --report results/$(GRID)/report.html $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake --cores 1 --configfile $(CONFIG) --report results/$(GRID)/report.html $(SNAKEMAKE_ARGS)
 
 dry-run: $(STAMP)
 	$(BIN)/snakemake -n --quiet rules $(SNAKEMAKE_ARGS)

@@ -95,7 +95,7 @@ def report_results(html: str) -> dict:
 
 def test_the_report_holds_every_table_and_figure_with_its_caption(two_grids):
     workdir, configs = two_grids
-    result = snakemake(workdir, configs["a"], "--report", "results/a/report.html")
+    result = snakemake(workdir, configs["a"], "--cores", "1", "--report", "results/a/report.html")
     assert result.returncode == 0, result.stderr[-3000:]
     html = (workdir / "results/a/report.html").read_text()
     results = {record["name"]: record for record in report_results(html).values()}

@@ -62,7 +62,7 @@ def attacker_accuracy_figure(attack_summary: pd.DataFrame, summary: pd.DataFrame
         ax.set_title(f"{dataset} · {model} · unlearning {attribute}", fontsize="medium")
         ax.grid(axis="y", alpha=0.3)
     figure.suptitle(f"Attackers on {'h (split point)' if site == 'split' else site + ' features'}, trained on "
-                    f"{100 * pool_fraction:.0f} % of their pool: mean over seeds with 95 % interval (t over seeds; Wilson with one seed)",
+                    f"{100 * pool_fraction:.0f} % of their pool\nmean over seeds with 95 % interval (t over seeds; Wilson with one seed)",
                     fontsize="medium")
     legend_outside(figure)
     return figure

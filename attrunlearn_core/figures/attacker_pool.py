@@ -49,6 +49,6 @@ def attacker_pool_figure(attack_summary: pd.DataFrame, summary: pd.DataFrame, da
     axes[0][-1].plot([], [], "o", markerfacecolor="white", markeredgecolor="black", linestyle="none", label=f"{100 * part:.0f} % of the attacker pool")
     axes[0][-1].plot([], [], "o", color="black", linestyle="none", label="100 % of the attacker pool")
     figure.suptitle(f"Attacker pool on {'h (split point)' if site == 'split' else site + ' features'}: accuracy with {100 * part:.0f} % (hollow) "
-                    "and all (filled) of the attacker pool, mean over seeds; a rise means more data would leak more", fontsize="medium")
+                    "and all (filled) of the attacker pool\nmean over seeds; a rise means more data would leak more", fontsize="medium")
     legend_outside(figure)
     return figure

@@ -19,7 +19,7 @@ def trade_off_figure(summary: pd.DataFrame, dataset: str, source: str = "summary
     rows = rows_of(summary, dataset, source)
     models, attributes = panels(rows)
     method_colours = colours(summary["method"])
-    figure = Figure(figsize=(5.2 * len(attributes) + 3.2, 4.6 * len(models)), layout="constrained")
+    figure = Figure(figsize=(5.6 * len(attributes) + 3.4, 4.6 * len(models)), layout="constrained")
     axes = figure.subplots(len(models), len(attributes), squeeze=False)
     for (i, model), (j, attribute) in ((m, a) for m in enumerate(models) for a in enumerate(attributes)):
         ax, panel = axes[i][j], rows[(rows["model"] == model) & (rows["attribute"] == attribute)]
@@ -39,8 +39,8 @@ def trade_off_figure(summary: pd.DataFrame, dataset: str, source: str = "summary
         ax.set_title(f"{dataset} · {model} · unlearning {attribute}", fontsize="medium")
         ax.grid(alpha=0.3)
     seeds = int(rows["n_seeds"].max())
-    figure.suptitle(f"Fidelity–efficacy trade-off on {dataset}: means over {seeds} seed{'s' * (seeds != 1)}; "
-                    "bars are 95 % t intervals over seeds (none with one seed). Best: top left.", fontsize="medium")
+    figure.suptitle(f"Fidelity–efficacy trade-off on {dataset} (best: top left)\nmeans over {seeds} seed{'s' * (seeds != 1)}; "
+                    "bars: 95 % t intervals over seeds (none with one seed)", fontsize="medium")
     legend_outside(figure)
     return figure
 
