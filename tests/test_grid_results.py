@@ -16,21 +16,18 @@ from conftest import TINY_CONFIG, write_config
 from workflow import snakemake
 
 RECOVERY = "recovery_embedded_resnet18_color_detachment_local_seed0.png"
-GRADCAM = "gradcam_embedded_resnet18_color_baseline2_seed0.png"
 
 
 def grid_a() -> dict:
-    """Every kind of report item: summary figures, Grad-CAM (baseline-2), recovery (detachment), efficiency."""
+    """Summary figures and tables, and a recovery grid (detachment). Baseline-2's Grad-CAM grid and the efficiency
+    table are flagged for the report the same way; they are left out here to keep the run short on 2 cores."""
     config = copy.deepcopy(TINY_CONFIG)
     config["name"] = "a"
     config["datasets"]["embedded"]["attributes"] = ["color"]
     config["attackers"].update(names=["linear", "mlp"], sites=["split"])
     config["methods"] = {"original": {"method": "original"},
-                         "baseline2": {"method": "gradcam_retrain", "params": {"attribute_epochs": 1}},
                          "detachment_local": {"method": "detachment", "params": {"mode": "local", "epochs": 1, "head_steps": 1}}}
     config["grid"]["methods"] = list(config["methods"])
-    config["benchmark"] = {"dataset": "embedded", "models": ["resnet18"], "epochs": 1, "warmup_steps": 1, "max_steps": 2, "batch_size": 16,
-                           "method": "detachment_local", "recovery": {"epochs": 1, "images": 4, "upscale": 1}}
     return config
 
 
@@ -57,7 +54,7 @@ def test_two_grids_run_one_after_the_other_keep_both_tables(two_grids):
     workdir, configs = two_grids
     a = pd.read_parquet(workdir / "results/a/tables/cells.parquet")
     b = pd.read_parquet(workdir / "results/b/tables/cells.parquet")
-    assert sorted(a["method"]) == ["baseline2", "detachment_local", "original"] and set(a["attribute"]) == {"color"}
+    assert sorted(a["method"]) == ["detachment_local", "original"] and set(a["attribute"]) == {"color"}
     assert b["method"].tolist() == ["original"] and b["attribute"].tolist() == ["color+background"]
     for name in ("a", "b"):
         assert (workdir / f"results/{name}/tables/summary.parquet").exists()
@@ -71,7 +68,7 @@ def test_two_grids_run_one_after_the_other_keep_both_tables(two_grids):
 def test_each_grid_is_one_parent_run_with_its_cells_nested(two_grids):
     workdir, _ = two_grids
     client = MlflowClient(tracking_uri=f"sqlite:///{workdir}/results/mlflow.db")
-    for name, cells in (("a", 3), ("b", 1)):
+    for name, cells in (("a", 2), ("b", 1)):
         experiment = client.get_experiment_by_name(f"attrunlearn-{name}")
         assert experiment.artifact_location == (workdir / f"results/{name}/mlflow-artifacts").resolve().as_uri()
         (parent,) = client.search_runs([experiment.experiment_id], filter_string="tags.kind = 'grid'")
@@ -81,11 +78,6 @@ def test_each_grid_is_one_parent_run_with_its_cells_nested(two_grids):
         assert parent.data.tags["data_digest.embedded"] == file_digest(workdir / f"results/{name}/prepared/embedded.pt")
         logged = {artifact.path for artifact in client.list_artifacts(parent.info.run_id, "tables")}
         assert {"tables/summary.parquet", "tables/summary.csv", "tables/attack_summary.parquet", "tables/cells.parquet"} <= logged
-    experiment = client.get_experiment_by_name("attrunlearn-a").experiment_id
-    (efficiency,) = client.search_runs([experiment], filter_string="tags.kind = 'efficiency'")
-    (parent,) = client.search_runs([experiment], filter_string="tags.kind = 'grid'")
-    assert efficiency.data.tags[PARENT_ID_TAG] == parent.info.run_id
-    assert "tables/efficiency.parquet" in {a.path for a in client.list_artifacts(parent.info.run_id, "tables")}
 
 
 def report_results(html: str) -> dict:
@@ -99,8 +91,8 @@ def test_the_report_holds_every_table_and_figure_with_its_caption(two_grids):
     assert result.returncode == 0, result.stderr[-3000:]
     html = (workdir / "results/a/report.html").read_text()
     results = {record["name"]: record for record in report_results(html).values()}
-    assert set(results) == {"summary.html", "cells.html", "attack_summary.html", "efficiency.html", "trade_off_embedded.png",
-                            "attacker_accuracy_embedded.png", "attacker_pool_embedded.png", GRADCAM, RECOVERY}
+    assert set(results) == {"summary.html", "cells.html", "attack_summary.html", "trade_off_embedded.png",
+                            "attacker_accuracy_embedded.png", "attacker_pool_embedded.png", RECOVERY}
     for name, record in results.items():
         payload = base64.b64decode(record["data_uri"].split(",", 1)[1])
         assert payload[:4] == b"\x89PNG" if name.endswith(".png") else payload.startswith(b"<!doctype html>")
@@ -108,8 +100,8 @@ def test_the_report_holds_every_table_and_figure_with_its_caption(two_grids):
     assert "trade-off on <strong>embedded</strong>" in results["trade_off_embedded.png"]["caption"]
     assert "chance given the task" in results["trade_off_embedded.png"]["caption"]
     summary = base64.b64decode(results["summary.html"]["data_uri"].split(",", 1)[1]).decode()
-    assert all(f">{method}<" in summary for method in ("original", "baseline2", "detachment_local"))
+    assert all(f">{method}<" in summary for method in ("original", "detachment_local"))
     categories = html[html.index("var categories"):html.index("var categories") + 3000]
-    assert all(c in categories for c in ("1 Tables", "2 Trade-off", "3 Attackers", "4 Grad-CAM", "5 Image recovery", "6 Efficiency"))
+    assert all(c in categories for c in ("1 Tables", "2 Trade-off", "3 Attackers", "5 Image recovery"))
     front_page = json.loads(re.search(r"var workflow_desc = (\".*?\");\n", html, re.S).group(1))
     assert "Attribute unlearning benchmark, grid" in front_page and "embedded" in front_page and "detachment_local" in front_page
