@@ -48,7 +48,7 @@ def attacker_pool_figure(attack_summary: pd.DataFrame, summary: pd.DataFrame, da
         ax.grid(axis="y", alpha=0.3)
     axes[0][-1].plot([], [], "o", markerfacecolor="white", markeredgecolor="black", linestyle="none", label=f"{100 * part:.0f} % of the attacker pool")
     axes[0][-1].plot([], [], "o", color="black", linestyle="none", label="100 % of the attacker pool")
-    figure.suptitle(f"Attacker pool on {'h (split point)' if site == 'split' else site + ' features'}: accuracy with {100 * part:.0f} % (hollow) "
-                    "and all (filled) of the attacker pool\nmean over seeds; a rise means more data would leak more", fontsize="medium")
+    figure.suptitle(f"Attacker pool on {'h (split point)' if site == 'split' else site + ' features'}: {100 * part:.0f} % (hollow) vs all (filled)\n"
+                    "mean over seeds; a rise means more data would leak more", fontsize="medium")
     legend_outside(figure)
     return figure
