@@ -4,8 +4,11 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(abspath $(BIN)):$(PATH)
+# The grid `make report` builds; its results live under results/<name>/ (the config's `name`, default `default`).
+CONFIG ?= config.yaml
+GRID = $(shell $(BIN)/python -c "import yaml; print((yaml.safe_load(open('$(CONFIG)')) or {}).get('name') or 'default')")
 
-.PHONY: run test test-slurm ui dry-run lint clean-results
+.PHONY: run test test-slurm ui report dry-run lint clean-results
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +33,10 @@ test-slurm: $(STAMP)  ## the tiny grid on a one-node Slurm started here (root; i
 ui: $(STAMP)  ## browse the runs
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///results/mlflow.db
 
+report: $(STAMP)  ## finish the grid CONFIG (default config.yaml), then write results/<name>/report.html
+	$(BIN)/snakemake --cores all --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake --cores 1 --configfile $(CONFIG) --report results/$(GRID)/report.html $(SNAKEMAKE_ARGS)
+
 dry-run: $(STAMP)
 	$(BIN)/snakemake -n --quiet rules --rerun-incomplete $(SNAKEMAKE_ARGS)
 
@@ -40,5 +47,5 @@ lint: $(STAMP)  ## ruff, snakefmt and snakemake's own linter: all three report, 
 	$(BIN)/snakemake --lint || status=1; \
 	exit $$status
 
-clean-results:
-	rm -rf results/prepared results/models results/cells results/tables results/figures results/logs results/benchmarks results/mlflow.db results/mlflow-artifacts
+clean-results:  ## every grid's results and the MLflow store (results/README.md stays)
+	rm -rf results/*/ results/mlflow.db

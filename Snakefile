@@ -20,6 +20,8 @@ include: "rules/aggregate.smk"
 include: "rules/gradcam.smk"
 include: "rules/figures.smk"
 include: "rules/benchmark.smk"
+include: "rules/summary_figures.smk"
+include: "rules/report.smk"
 
 
 rule all:

@@ -145,3 +145,13 @@ def training_recipe(config: dict, dataset: str) -> dict:
 def method_spec(config: dict, method: str) -> tuple[str, dict]:
     spec = config["methods"][method]
     return spec["method"], spec.get("params", {})
+
+
+def results_dir(config: dict) -> str:
+    """Where this grid's outputs live, relative to the working directory: one folder per grid `name`."""
+    return f"results/{config.get('name', 'default')}"
+
+
+def experiment_name(config: dict) -> str:
+    """The MLflow experiment of this grid: `mlflow.experiment`, by default attrunlearn-<name>."""
+    return config.get("mlflow", {}).get("experiment") or f"attrunlearn-{config.get('name', 'default')}"

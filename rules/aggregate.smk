@@ -3,18 +3,20 @@ rule aggregate:
     input:
         metrics=[cell_path(rules.evaluate.output.metrics, cell) for cell in CELLS],
         artifacts=lambda w: sorted({path for paths in CELL_ARTIFACTS.values() for path in paths}),
+        prepared=expand(rules.prepare.output.data, dataset=config["grid"]["datasets"]),  # digested for the MLflow parent run
     output:
-        cells="results/tables/cells.parquet",
-        attacks="results/tables/attacks.parquet",
-        method_metrics="results/tables/method_metrics.parquet",
-        summary="results/tables/summary.parquet",
-        attack_summary="results/tables/attack_summary.parquet",
+        cells=grid_path("tables/cells.parquet"),
+        attacks=grid_path("tables/attacks.parquet"),
+        method_metrics=grid_path("tables/method_metrics.parquet"),
+        summary=grid_path("tables/summary.parquet"),
+        attack_summary=grid_path("tables/attack_summary.parquet"),
     params:
         cells=CELLS,
-        artifact_root="results/mlflow-artifacts",
+        datasets=config["grid"]["datasets"],
+        artifact_root=grid_path("mlflow-artifacts"),
         artifacts=lambda w: CELL_ARTIFACTS,
     log:
-        "results/logs/aggregate.log",
+        grid_path("logs/aggregate.log"),
     conda:
         "../environment.yaml"
     threads: job_threads("aggregate")

@@ -12,15 +12,15 @@ rule train_baseline:
     input:
         data=rules.prepare.output.data,
     output:
-        model="results/models/{dataset}/{model}/seed{seed}/baseline.pt",
+        model=grid_path("models/{dataset}/{model}/seed{seed}/baseline.pt"),
     wildcard_constraints:
         model=_models_matching([name for name in config["models"] if name not in USER_CHECKPOINT_MODELS]),
     params:
         spec=lambda w: {"model": config["models"][w.model], "training": training_recipe(config, w.dataset)},
     log:
-        "results/logs/train_baseline/{dataset}/{model}/seed{seed}.log",
+        grid_path("logs/train_baseline/{dataset}/{model}/seed{seed}.log"),
     benchmark:
-        "results/benchmarks/train_baseline/{dataset}/{model}/seed{seed}.tsv"
+        grid_path("benchmarks/train_baseline/{dataset}/{model}/seed{seed}.tsv")
     conda:
         "../environment.yaml"
     threads: job_threads("train_baseline")
@@ -42,7 +42,7 @@ rule import_baseline:
     params:
         spec=lambda w: {"model": config["models"][w.model]},
     log:
-        "results/logs/import_baseline/{dataset}/{model}/seed{seed}.log",
+        grid_path("logs/import_baseline/{dataset}/{model}/seed{seed}.log"),
     threads: 1
     script:
         "../workflow_scripts/import_baseline.py"

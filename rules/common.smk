@@ -5,7 +5,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from attrunlearn_core.config import SCHEMA_PATH, Cell, attribute_names, check_names, grid_cells, training_recipe, validate_config
+from attrunlearn_core.config import SCHEMA_PATH, Cell, attribute_names, check_names, grid_cells, results_dir, training_recipe, validate_config
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.job_resources import check_resource_rules, rule_resources
 
@@ -29,7 +29,14 @@ except (WorkflowError, ConfigError) as error:
             error = detailed
     sys.exit(f"attrunlearn: {str(error).splitlines()[0]}")
 
-RESULTS = "results"
+# Everything a grid writes lives under results/<name>/, so two grids never overwrite each other; prepared data
+# and models are kept per grid too (never reused across settings). Only the MLflow store results/mlflow.db is shared.
+RESULTS = results_dir(config)
+
+
+def grid_path(path):
+    """A file of this grid: `path` under results/<name>/ (may hold wildcards)."""
+    return f"{RESULTS}/{path}"
 
 
 def job_threads(rule):
@@ -45,9 +52,10 @@ def job_resources(rule):
 # cluster job: one sqlite writer, on the machine that holds the store.
 localrules:
     aggregate,
+    log_grid_tables,
 
 
-CELL_DIR = "results/cells/{dataset}/{model}/{attribute}/{method}/seed{seed}"
+CELL_DIR = grid_path("cells/{dataset}/{model}/{attribute}/{method}/seed{seed}")
 
 
 def cell_file(name):
@@ -83,7 +91,7 @@ CELL_ARTIFACTS = {}
 
 
 def final_targets():
-    return ["results/tables/cells.parquet", "results/tables/attacks.parquet", "results/tables/summary.parquet"] + EXTRA_TARGETS
+    return [grid_path("tables/cells.parquet"), grid_path("tables/attacks.parquet"), grid_path("tables/summary.parquet")] + EXTRA_TARGETS
 
 
 def method_class(method):
@@ -93,11 +101,11 @@ def method_class(method):
 
 
 # Where a method starts from (UnlearningMethod.starts_from) -> the checkpoint path pattern that provides it.
-START_CHECKPOINTS = {"baseline": "results/models/{dataset}/{model}/seed{seed}/baseline.pt"}
+START_CHECKPOINTS = {"baseline": grid_path("models/{dataset}/{model}/seed{seed}/baseline.pt")}
 
 
 # The prepared dataset a cell trains and is evaluated on, by the same key (baseline-2 uses masked images).
-CELL_DATA = {"baseline": "results/prepared/{dataset}.pt"}
+CELL_DATA = {"baseline": grid_path("prepared/{dataset}.pt")}
 
 
 def cell_data(wildcards):

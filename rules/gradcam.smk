@@ -99,7 +99,7 @@ rule gradcam_figure:
         attribute_model=attribute_model,
         masked=MASKED_DATA,
     output:
-        figure=GRADCAM_FIGURE,
+        figure=report(GRADCAM_FIGURE, caption="../report/gradcam.rst", category="4 Grad-CAM masking (baseline-2)", subcategory="{dataset}"),
     log:
         RESULTS + "/logs/gradcam_figure/{dataset}/{model}/{attribute}/{method}/seed{seed}.log",
     conda:

@@ -1,13 +1,13 @@
 rule prepare:
     """Decode, resize and split a dataset once into a uint8 tensor cache."""
     output:
-        data="results/prepared/{dataset}.pt",
+        data=grid_path("prepared/{dataset}.pt"),
     params:
         spec=lambda w: {"dataset": config["datasets"][w.dataset], "seed": config["seed"]},
     log:
-        "results/logs/prepare/{dataset}.log",
+        grid_path("logs/prepare/{dataset}.log"),
     benchmark:
-        "results/benchmarks/prepare/{dataset}.tsv"
+        grid_path("benchmarks/prepare/{dataset}.tsv")
     conda:
         "../environment.yaml"
     threads: job_threads("prepare")

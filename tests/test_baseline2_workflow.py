@@ -31,7 +31,7 @@ def baseline2_run(tmp_path_factory):
     config = baseline2_config({"baseline2": {"method": "gradcam_retrain", "params": {"attribute_epochs": 1, "fraction": 0.25}}}, ["baseline2"])
     result = snakemake(workdir, write_config(config, workdir / "b2.yaml"), "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
-    return workdir / "results"
+    return workdir / "results" / "default"
 
 
 def test_baseline2_is_a_method_row_with_its_masking_metrics(baseline2_run):
@@ -61,8 +61,8 @@ def test_the_cell_is_trained_and_evaluated_on_masked_images(baseline2_run):
 def test_the_figure_is_written_and_attached_to_the_cells_mlflow_run(baseline2_run):
     figure = baseline2_run / f"figures/gradcam_embedded_resnet18_{JOINT}_baseline2_seed0.png"
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    client = MlflowClient(tracking_uri=f"sqlite:///{baseline2_run}/mlflow.db")
-    runs = client.search_runs([client.get_experiment_by_name("attrunlearn").experiment_id])
+    client = MlflowClient(tracking_uri=f"sqlite:///{baseline2_run.parent}/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("attrunlearn-default").experiment_id], filter_string="tags.kind = 'cell'")
     assert [run.data.tags["cell_id"] for run in runs] == [CELL]
     assert {"method.cam_seconds", "method.attribute_accuracy_masked", "fidelity", "efficacy"} <= set(runs[0].data.metrics)
     assert figure.name in {artifact.path for artifact in client.list_artifacts(runs[0].info.run_id)}

@@ -23,14 +23,14 @@ def tiny_run(tmp_path_factory):
 
 def _runs(workdir):
     client = MlflowClient(tracking_uri=f"sqlite:///{workdir}/results/mlflow.db")
-    experiment = client.get_experiment_by_name("attrunlearn")
-    return client.search_runs([experiment.experiment_id])
+    experiment = client.get_experiment_by_name("attrunlearn-default")
+    return client.search_runs([experiment.experiment_id], filter_string="tags.kind = 'cell'")
 
 
 def test_tables_have_the_documented_schema_and_one_row_per_cell(tiny_run, tiny_config):
     workdir, _ = tiny_run
-    cells = pq.read_table(workdir / "results/tables/cells.parquet")
-    attacks = pq.read_table(workdir / "results/tables/attacks.parquet")
+    cells = pq.read_table(workdir / "results/default/tables/cells.parquet")
+    attacks = pq.read_table(workdir / "results/default/tables/attacks.parquet")
     assert cells.schema.equals(CELLS_SCHEMA)
     assert attacks.schema.equals(ATTACKS_SCHEMA)
     expected = {c.path for c in grid_cells(validate_config(tiny_config))}
@@ -98,6 +98,6 @@ def test_missing_data_stops_prepare_with_one_line_and_no_output(tmp_path, tiny_c
     configfile = write_config(tiny_config, tmp_path / "missing.yaml")
     result = snakemake(tmp_path, configfile, "--cores", "1")
     assert result.returncode != 0
-    log = (tmp_path / "results/logs/prepare/embedded.log").read_text().strip().splitlines()
+    log = (tmp_path / "results/default/logs/prepare/embedded.log").read_text().strip().splitlines()
     assert len(log) == 1 and "no-such-cifar" in log[0] and "ERROR" in log[0] and "Traceback" not in log[0]
-    assert not list((tmp_path / "results").glob("prepared/*"))
+    assert not list((tmp_path / "results/default").glob("prepared/*"))

@@ -26,7 +26,7 @@ def test_every_peer_method_gets_its_rows_in_the_tables(tiny_config, tmp_path):
     run = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", str(config), "--directory", str(tmp_path / "run"),
                           "-s", str(REPO / "Snakefile"), "--quiet"], capture_output=True, text=True, cwd=REPO)
     assert run.returncode == 0, run.stderr[-3000:]
-    tables = tmp_path / "run" / "results" / "tables"
+    tables = tmp_path / "run" / "results" / "default" / "tables"
 
     cells = pd.read_parquet(tables / "cells.parquet")
     assert sorted(cells["method"]) == sorted(PEER_METHODS)

@@ -30,7 +30,7 @@ def expected_jobs(config: dict) -> dict[str, int]:
     detachment = [m for m in grid["methods"] if classes[m].name == "detachment"]
     return {
         **{rule: count for rule, count in gradcam.items() if count},
-        "image_recovery": attributes * per_seed_models * len(detachment),
+        "image_recovery": attributes * len(grid["models"]) * len(detachment),  # first seed only
         "benchmark_efficiency": 1 if config.get("benchmark") else 0,
         "log_efficiency": 1 if config.get("benchmark") else 0,
         "prepare": len(grid["datasets"]),
@@ -39,6 +39,12 @@ def expected_jobs(config: dict) -> dict[str, int]:
         "fit_attackers": cells,
         "evaluate": cells,
         "aggregate": 1,
+        **{rule: len(grid["datasets"]) for rule in ("trade_off_figure", "attacker_accuracy_figure", "attacker_pool_figure")},
+        "summary_table_html": 1,
+        "cells_table_html": 1,
+        "attack_summary_table_html": 1,
+        "efficiency_table_html": 1 if config.get("benchmark") else 0,
+        "log_grid_tables": 1,
         "all": 1,
     }
 

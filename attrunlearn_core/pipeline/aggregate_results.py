@@ -8,10 +8,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from attrunlearn_core.atomic import atomic_path, load_json
-from attrunlearn_core.config import Cell, method_spec, training_recipe
+from attrunlearn_core.config import Cell, experiment_name, method_spec, training_recipe
 from attrunlearn_core.results_table import ATTACK_SUMMARY_SCHEMA, ATTACKS_SCHEMA, CELLS_SCHEMA, METHOD_METRICS_SCHEMA, SUMMARY_SCHEMA
 from attrunlearn_core.summary import summarise_attacks, summarise_cells
-from attrunlearn_core.tracking import flatten_params, log_cell_runs
+from attrunlearn_core.tracking import GridInfo, flatten_params, log_cell_runs
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,8 @@ def cell_params(config: dict, cell: Cell) -> dict:
 
 
 def aggregate_results(config: dict, cells: list[Cell], metrics_paths: list[str | Path], cells_out: str | Path, attacks_out: str | Path, method_metrics_out: str | Path,
-                      summary_out: str | Path, attack_summary_out: str | Path, artifacts: dict[str, list[Path]] | None = None, mlflow_artifact_root: str | Path = "results/mlflow-artifacts") -> pd.DataFrame:
+                      summary_out: str | Path, attack_summary_out: str | Path, artifacts: dict[str, list[Path]] | None = None,
+                      mlflow_artifact_root: str | Path = "results/default/mlflow-artifacts", grid: GridInfo | None = None) -> pd.DataFrame:
     rows, attack_rows, method_rows, runs = [], [], [], []
     keys = ("dataset", "model", "attribute", "method", "seed")
     for cell, path in zip(cells, metrics_paths):
@@ -52,7 +53,7 @@ def aggregate_results(config: dict, cells: list[Cell], metrics_paths: list[str |
     summary = summarise_cells(pd.DataFrame(rows, columns=CELLS_SCHEMA.names))
     write_table(summary.to_dict("records"), SUMMARY_SCHEMA, summary_out)
     write_table(summarise_attacks(pd.DataFrame(attack_rows, columns=ATTACKS_SCHEMA.names)).to_dict("records"), ATTACK_SUMMARY_SCHEMA, attack_summary_out)
-    counts = log_cell_runs(config["mlflow"]["tracking_uri"], config["mlflow"]["experiment"], Path(mlflow_artifact_root), runs)
+    counts = log_cell_runs(config["mlflow"]["tracking_uri"], experiment_name(config), Path(mlflow_artifact_root), runs, grid=grid or GridInfo(config.get("name", "default")))
     log.info("tables: %d cells, %d attacker rows; MLflow runs created %d, unchanged %d", len(rows), len(attack_rows), counts["created"], counts["kept"])
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         log.info("\n%s", summary[["dataset", "model", "attribute", "method", "n_seeds", "fidelity_mean", "efficacy_mean", "efficacy_ci_low", "efficacy_ci_high",

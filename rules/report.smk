@@ -1,0 +1,99 @@
+# The grid's report (`snakemake --report results/<name>/report.html`, or `make report`): tables as HTML pages and the
+# figures, each flagged with a caption from report/. Also logs the summary tables to the grid's MLflow parent run.
+# Include after rules/benchmark.smk: log_grid_tables waits for log_efficiency, so MLflow's sqlite store has one writer at a time.
+report: "../report/workflow.rst"
+
+
+rule summary_table_html:
+    input:
+        table=grid_path("tables/summary.parquet"),
+    output:
+        html=report(grid_path("report/summary.html"), caption="../report/summary_table.rst", category="1 Tables"),
+    params:
+        view="summary",
+        title="Summary: one row per dataset × model × attribute × method",
+        note="Each metric is the mean over seeds with its 95 % t interval in brackets (none with one seed).",
+    log:
+        grid_path("logs/report/summary_table_html.log"),
+    threads: 1
+    script:
+        "../workflow_scripts/html_table.py"
+
+
+rule cells_table_html:
+    input:
+        table=rules.aggregate.output.cells,
+    output:
+        html=report(grid_path("report/cells.html"), caption="../report/cells_table.rst", category="1 Tables"),
+    params:
+        view="plain",
+        title="Cells: one row per dataset × model × attribute × method × seed",
+        note="",
+    log:
+        grid_path("logs/report/cells_table_html.log"),
+    threads: 1
+    script:
+        "../workflow_scripts/html_table.py"
+
+
+rule attack_summary_table_html:
+    input:
+        table=grid_path("tables/attack_summary.parquet"),
+    output:
+        html=report(grid_path("report/attack_summary.html"), caption="../report/attack_summary_table.rst", category="1 Tables"),
+    params:
+        view="plain",
+        title="Attackers: one row per dataset × model × attribute × method × site × attacker × pool",
+        note="",
+    log:
+        grid_path("logs/report/attack_summary_table_html.log"),
+    threads: 1
+    script:
+        "../workflow_scripts/html_table.py"
+
+
+REPORT_TABLES = [rules.summary_table_html.output.html, rules.cells_table_html.output.html, rules.attack_summary_table_html.output.html]
+EFFICIENCY_RUNS = []
+
+if config.get("benchmark"):
+
+    rule efficiency_table_html:
+        input:
+            table=rules.benchmark_efficiency.output.table,
+        output:
+            html=report(grid_path("report/efficiency.html"), caption="../report/efficiency_table.rst", category="6 Efficiency"),
+        params:
+            view="plain",
+            title="Efficiency of detachment: end-to-end against local, per model",
+            note="Seconds per unlearning epoch, speed-ups and peak memory, measured in one run on one machine.",
+        log:
+            grid_path("logs/report/efficiency_table_html.log"),
+        threads: 1
+        script:
+            "../workflow_scripts/html_table.py"
+
+    REPORT_TABLES.append(rules.efficiency_table_html.output.html)
+    EFFICIENCY_RUNS.append(rules.log_efficiency.output.runs)
+
+
+rule log_grid_tables:
+    """The summary tables (and the efficiency table) as artifacts of the grid's MLflow parent run."""
+    input:
+        summary=grid_path("tables/summary.parquet"),
+        attack_summary=grid_path("tables/attack_summary.parquet"),
+        cells=rules.aggregate.output.cells,
+        attacks=rules.aggregate.output.attacks,
+        extra_tables=[rules.benchmark_efficiency.output.table] if EFFICIENCY_RUNS else [],
+        after_efficiency_runs=EFFICIENCY_RUNS,  # never beside log_efficiency: one sqlite writer at a time
+    output:
+        run=grid_path("tables/grid.mlflow.json"),
+    params:
+        artifact_root=grid_path("mlflow-artifacts"),
+    log:
+        grid_path("logs/log_grid_tables.log"),
+    threads: 1
+    script:
+        "../workflow_scripts/log_grid_tables.py"
+
+
+EXTRA_TARGETS += REPORT_TABLES + [rules.log_grid_tables.output.run]

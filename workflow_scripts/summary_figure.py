@@ -1,0 +1,6 @@
+from _step import run_step
+
+from attrunlearn_core.figures.draw import draw_summary_figure
+
+i = snakemake.input
+run_step(snakemake, lambda: draw_summary_figure(snakemake.params.figure, i.summary, i.attack_summary, snakemake.wildcards.dataset, snakemake.output.figure))
