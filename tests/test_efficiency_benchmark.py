@@ -267,10 +267,10 @@ def test_gpu_script_runs_end_to_end_without_the_packages_the_gpu_machine_lacks(t
     env = {**os.environ, "PYTHONPATH": str(blocker), "OUT": str(out), "DATA": str(tiny_cifar_archive(tmp_path)),
            "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(["bash", str(REPO / "benchmarks" / "gpu_efficiency.sh"), "--subsample", "32", "--batch-size", "16", "--max-steps", "2", "--warmup-steps", "1",
-                           "--models", "resnet18", "--device", "cpu"], capture_output=True, text=True, env=env, timeout=600)
+                           "--models", "resnet18", "--device", "cpu"], capture_output=True, text=True, env=env, timeout=1800)
     assert done.returncode == 0, done.stdout[-3000:]
     rows = pq.read_table(out / "efficiency.parquet").to_pylist()
     assert len(rows) == 1 and rows[0]["model"] == "resnet18" and rows[0]["local_schedule"] in SCHEDULES
     assert (out / "efficiency.csv").exists() and len(json.loads((out / "efficiency.json").read_text())) == 1
     log = (out / "gpu_efficiency.log").read_text()
-    assert "epochs capped at 2" in log and "speedup" in log
+    assert "resnet18 on cpu" in log and "speedup" in log and "done: 1 of 1 models" in log
