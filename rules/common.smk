@@ -4,11 +4,12 @@ import sys
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from attrunlearn_core.config import SCHEMA_PATH, Cell, attribute_names, check_names, grid_cells, training_recipe, validate_config
+from attrunlearn_core.config import SCHEMA_PATH, Cell, attribute_names, check_names, expand_sweep, grid_cells, training_recipe, validate_config
 from attrunlearn_core.errors import ConfigError
 
 try:
     validate(config, schema=str(SCHEMA_PATH))
+    expand_sweep(config, "config")  # a sweep: block becomes ordinary grid methods before anything reads them
     check_names(config, "config")
 except (WorkflowError, ConfigError) as error:
     if isinstance(error, WorkflowError):
