@@ -4,7 +4,11 @@ Auxiliary networks on the split map h estimate I(h,x) (decoder, BCE), I(h,y) and
 trained with a supervised-contrastive loss plus a classifier). The extractor minimises
     -lambda_x I(h,x) - lambda_y I(h,y) + |lambda_z| I(h,z)
 with the attribute term in a bounded form (losses.py, objective.py), against attribute heads that
-keep re-estimating it on detached h, plus a head-independent class-mean gap (lambda_means). Two modes:
+keep re-estimating it on detached h, plus a head-independent class-mean gap (lambda_means). Stronger
+levers, each off by default until measured on the default grid (README): CLUB through the heads
+(lambda_club), an ensemble of conv and MLP adversaries re-initialised in turn (adversaries,
+head_reset_steps), class-conditional MMD of h between z values (lambda_mmd). All of them and
+lambda_means off is the paper's objective as published (`detachment_paper` in the shipped configs). Two modes:
   end_to_end  one global backward of task loss + auxiliary loss through the whole network;
   local       the extractor learns from the auxiliary loss only and the classifier from the task
               loss on detached h, the two as concurrent pipeline stages (local_pipeline.py).
