@@ -11,13 +11,13 @@ import os
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from attrunlearn_core.atomic import atomic_path  # noqa: E402
-from attrunlearn_core.config import sweep_point  # noqa: E402
-from attrunlearn_core.errors import ConfigError  # noqa: E402
+from attrunlearn_core.atomic import atomic_path
+from attrunlearn_core.config import sweep_point
+from attrunlearn_core.errors import ConfigError
 
 LAMBDAS = ("lambda_x", "lambda_y", "lambda_z")  # lambda_1 (panels), lambda_2 (rows), lambda_3 (columns)
 KEYS = ["dataset", "model", "attribute"]
