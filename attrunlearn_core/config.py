@@ -54,8 +54,63 @@ def validate_config(config: dict, source: str = "config") -> dict:
     if errors:
         error = errors[0]
         raise ConfigError(f"{source}: {_where(error)}: {error.message}")
+    expand_sweep(config, source)
     check_names(config, source)
     return config
+
+
+SWEEP_SEPARATOR = "__"
+
+
+def sweep_method_name(base: str, values: dict) -> str:
+    """`base__lambda_x=0.1__lambda_y=1`: a sweep point's grid method name, from which its values can be read back."""
+    return SWEEP_SEPARATOR.join([base, *(f"{key}={_format_value(value)}" for key, value in values.items())])
+
+
+def sweep_point(name: str) -> tuple[str, dict]:
+    """(base method, {param: value}) of a name made by sweep_method_name; ({}) for an ordinary method name."""
+    base, *pairs = name.split(SWEEP_SEPARATOR)
+    values = {}
+    for pair in pairs:
+        key, _, text = pair.partition("=")
+        values[key] = _parse_value(text)
+    return base, values
+
+
+def _format_value(value) -> str:
+    return format(value, "g") if isinstance(value, float) else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _parse_value(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text, text)
+
+
+def expand_sweep(config: dict, source: str = "config") -> None:
+    """A `sweep:` block becomes ordinary grid methods, one per point of the product of its value lists, in place.
+
+    `sweep: {base: detachment_local, params: {lambda_x: [0.1, 1], lambda_z: [0.1, 1]}}` defines
+    `detachment_local__lambda_x=0.1__lambda_z=0.1` ... under `methods:` (the base's spec with the point's
+    values over its params) and appends them to `grid.methods`. Idempotent: a second call changes nothing.
+    """
+    sweep = config.get("sweep")
+    if not sweep:
+        return
+    base = sweep["base"]
+    if base not in config["methods"]:
+        raise ConfigError(f"{source}: sweep.base: {base!r} is not defined under methods: (known: {', '.join(config['methods'])})")
+    keys = list(sweep["params"])
+    for values in product(*(sweep["params"][key] for key in keys)):
+        point = dict(zip(keys, values))
+        name = sweep_method_name(base, point)
+        spec = config["methods"][base]
+        config["methods"][name] = {**spec, "params": {**spec.get("params", {}), **point}}
+        if name not in config["grid"]["methods"]:
+            config["grid"]["methods"].append(name)
 
 
 def check_names(config: dict, source: str = "config") -> None:

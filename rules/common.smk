@@ -5,7 +5,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from attrunlearn_core.config import SCHEMA_PATH, Cell, attribute_names, check_names, grid_cells, results_dir, training_recipe, validate_config
+from attrunlearn_core.config import SCHEMA_PATH, Cell, attribute_names, check_names, expand_sweep, grid_cells, results_dir, training_recipe, validate_config
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.job_resources import check_resource_rules, rule_resources
 
@@ -19,6 +19,7 @@ def declared_rules():
 
 try:
     validate(config, schema=str(SCHEMA_PATH))
+    expand_sweep(config, "config")  # a sweep: block becomes ordinary grid methods before anything reads them
     check_names(config, "config")
     check_resource_rules(config, declared_rules())
 except (WorkflowError, ConfigError) as error:

@@ -7,13 +7,17 @@ import math
 import numpy as np
 import pytest
 import torch
+import yaml
 from torch import nn
+
+from conftest import REPO
 
 from attrunlearn_core.datasets.embedded import load_embedded
 from attrunlearn_core.datasets.prepared import prepare
-from attrunlearn_core.detachment.aux_networks import build_auxiliary_networks
+from attrunlearn_core.detachment.aux_networks import build_auxiliary_networks, reset_attribute_head
 from attrunlearn_core.detachment.local_pipeline import run_local_epoch
-from attrunlearn_core.detachment.losses import class_mean_gap, conditional_class_mean_gap, frozen_call, reconstruction_bce, supcon_loss, uniform_kl
+from attrunlearn_core.detachment.losses import (class_mean_gap, club_upper_bound, conditional_class_mean_gap, conditional_mmd, frozen_call,
+                                                 reconstruction_bce, supcon_loss, uniform_kl)
 from attrunlearn_core.detachment.objective import DetachmentWeights, extractor_loss, fit_attribute_heads
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.methods import UnlearningContext, get_method_class
@@ -22,6 +26,7 @@ from attrunlearn_core.seeding import seed_everything
 from attrunlearn_core.training import TrainingRecipe
 
 TINY_PARAMS = {"epochs": 1, "warmup_epochs": 1, "batch_size": 32, "head_hidden": 32, "embedding_dim": 16}
+PAPER_OBJECTIVE = yaml.safe_load((REPO / "config.yaml").read_text())["methods"]["detachment_paper"]["params"]
 
 
 @pytest.fixture(scope="module")
@@ -216,6 +221,74 @@ def test_a_failing_classifier_stage_is_reported_not_hung(tiny_state, monkeypatch
     assert torch.get_num_threads() == 1  # the caller's thread budget is restored
 
 
+def test_club_is_zero_when_the_head_ignores_h_and_positive_when_it_reads_z():
+    labels = torch.tensor([0, 1, 2, 3] * 8)
+    blind = torch.randn(1, 4).expand(32, 4)
+    assert club_upper_bound(blind, labels).item() == pytest.approx(0.0, abs=1e-6)
+    reading = 5.0 * nn.functional.one_hot(labels, 4).float()
+    assert club_upper_bound(reading, labels).item() > 3.0
+    # minimised, it pulls the true z's log-likelihood down towards the average over z
+    logits = reading.clone().requires_grad_()
+    club_upper_bound(logits, labels).backward()
+    assert (logits.grad.gather(1, labels[:, None]) > 0).all()  # a descent step lowers the true z's logit
+
+
+def test_conditional_mmd_sees_a_difference_in_spread_that_the_class_mean_gap_misses():
+    generator = torch.Generator().manual_seed(0)
+    task = torch.arange(256) % 2
+    z = (torch.arange(256) // 2) % 2
+    h = torch.randn(256, 8, 2, 2, generator=generator)
+    same = conditional_mmd(h, z, 2, task)
+    spread = h * torch.where(z == 1, 3.0, 0.3)[:, None, None, None]
+    assert class_mean_gap(spread, z, 2) < 0.2
+    assert conditional_mmd(spread, z, 2, task) > 5 * same
+    projection = torch.randn(32, 8, generator=generator)
+    assert conditional_mmd(spread, z, 2, task, projection) > 5 * conditional_mmd(h, z, 2, task, projection)
+    # one z value per task class: nothing to compare, no signal
+    assert conditional_mmd(h, task, 2, task).item() == 0.0
+
+
+def test_an_ensemble_of_adversaries_per_part_and_resets_in_turn(prepared):
+    model = make_model()
+    with torch.no_grad():
+        h_shape = tuple(model.extractor(torch.zeros(2, 3, 16, 16)).shape[1:])
+    params = {**get_method_class("detachment").DEFAULTS, **TINY_PARAMS, "adversaries": ["conv", "mlp"]}
+    aux = build_auxiliary_networks(h_shape, 16, 4, [4, 2], params)
+    assert aux.head_parts == [0, 0, 1, 1] and [head.classify.out_features for head in aux.attribute_heads] == [4, 4, 2, 2]
+    assert len(aux.heads_of_part(1)) == 2
+    optimizer = torch.optim.AdamW(aux.attribute_heads.parameters(), lr=1e-2)
+    h = model.extractor(prepared.split_images("train")[:16].float() / 64)
+    parts = [(prepared.split_labels("train", "color")[:16], 4), (prepared.split_labels("train", "background")[:16], 2)]
+    weights = DetachmentWeights(1, 1, 1, 0.1, 1, head_reset_steps=2)
+    fit_attribute_heads(h, parts, aux, optimizer, weights)
+    fit_attribute_heads(h, parts, aux, optimizer, weights)
+    first = parameters_of(aux.attribute_heads[0])
+    others = [parameters_of(head) for head in aux.attribute_heads[1:]]
+    reset_attribute_head(aux.attribute_heads[0], optimizer)  # what the third fit does first
+    assert changed(first, aux.attribute_heads[0])
+    assert all(p not in optimizer.state for p in aux.attribute_heads[0].parameters())
+    assert all(not changed(before, head) for before, head in zip(others, aux.attribute_heads[1:]))
+
+
+@pytest.mark.parametrize("mode", ["end_to_end", "local"])
+def test_every_lever_on_in_each_mode(prepared, mode):
+    model = make_model()
+    original = copy.deepcopy(model)
+    params = {**TINY_PARAMS, "mode": mode, "lambda_club": 1.0, "lambda_mmd": 1.0, "mmd_projection": 16, "adversaries": ["conv", "mlp"], "head_reset_steps": 2}
+    result = get_method_class("detachment")(params).unlearn(model, make_context(prepared, "color+background"))
+    assert {"attribute_club", "attribute_mmd"} <= set(result.metrics)
+    assert all(math.isfinite(v) for v in result.metrics.values())
+    assert changed(parameters_of(original.extractor), model.extractor)
+
+
+def test_the_papers_objective_is_the_suite_with_every_lever_off(prepared):
+    paper = get_method_class("detachment").resolve_params(PAPER_OBJECTIVE)
+    assert paper["lambda_means"] == paper["lambda_club"] == paper["lambda_mmd"] == 0 and paper["adversaries"] == ["conv"] and not paper["head_reset_steps"]
+    model = make_model()
+    result = get_method_class("detachment")({**PAPER_OBJECTIVE, **TINY_PARAMS}).unlearn(model, make_context(prepared))
+    assert "attribute_club" not in result.metrics and "attribute_mmd" not in result.metrics
+
+
 # ---------------------------------------------------------------- the method
 
 @pytest.mark.parametrize("mode, given_task", [("end_to_end", False), ("local", False), ("end_to_end", True), ("local", True)])
@@ -251,7 +324,8 @@ def test_same_seed_same_unlearned_model(prepared):
     assert all(torch.equal(models[0][k], models[1][k]) for k in models[0])
 
 
-@pytest.mark.parametrize("params, fragment", [({"mode": "pipelined"}, "mode"), ({"epochs": -1}, "epochs"), ({"lambda_q": 1}, "lambda_q")])
+@pytest.mark.parametrize("params, fragment", [({"mode": "pipelined"}, "mode"), ({"epochs": -1}, "epochs"), ({"lambda_q": 1}, "lambda_q"),
+                                             ({"adversaries": ["transformer"]}, "adversaries"), ({"lambda_mmd": -1}, "lambda_mmd")])
 def test_bad_parameters_are_one_line_config_errors(params, fragment):
     with pytest.raises(ConfigError) as error:
         get_method_class("detachment")(params)

@@ -3,6 +3,7 @@ instance-wise unlearning and adversarial removal, on a small CNN that fits the t
 from __future__ import annotations
 
 import copy
+import pickle
 from functools import lru_cache
 
 import numpy as np
@@ -17,6 +18,7 @@ from attrunlearn_core.datasets.prepared import PreparedDataset, prepare
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.methods import UnlearningContext, get_method_class
 from attrunlearn_core.methods.leace import fit_affine_erasure
+from attrunlearn_core.methods.qleace import fit_quadratic_erasure
 from attrunlearn_core.metrics import majority_rate
 from attrunlearn_core.models import SplitModel
 from attrunlearn_core.seeding import seed_everything
@@ -323,3 +325,60 @@ def test_a_method_without_multi_attribute_support_is_refused_for_a_composite_att
     assert "\n" not in message and "methods.leace" in message and "color+background" in message
     tiny_config["datasets"]["embedded"]["attributes"] = ["color"]
     validate_config(tiny_config, "cfg.yaml")
+
+
+# ---------------------------------------------------------------- tuned gradient reversal and quadratic LEACE
+
+def test_adversarial_ensemble_with_catch_up_steps_and_resets_runs_on_a_composite_attribute():
+    model = fresh_model()
+    before = copy.deepcopy(model.extractor.state_dict())
+    params = {"epochs": 2, "adversaries": ["mlp", "conv"], "head_steps": 2, "head_reset_steps": 3}
+    result = get_method_class("adversarial")(params).unlearn(model, context("color+background"))
+    assert 0.0 <= result.metrics["adversary_accuracy_color"] <= 1.0 and 0.0 <= result.metrics["adversary_accuracy_background"] <= 1.0
+    assert any(not torch.equal(v, before[k]) for k, v in result.model.extractor.state_dict().items() if v.is_floating_point())
+
+
+@pytest.mark.parametrize("params, fragment", [({"adversaries": ["transformer"]}, "adversaries"), ({"head_steps": -1}, "head_steps")])
+def test_bad_adversarial_values_are_one_line_config_errors(params, fragment):
+    with pytest.raises(ConfigError) as error:
+        get_method_class("adversarial")(params)
+    assert fragment in str(error.value) and "\n" not in str(error.value)
+
+
+def _variance_coded_features(n: int = 900):
+    """z changes only the spread of four coordinates (equal class means): invisible to LEACE, visible to a quadratic reader."""
+    generator = torch.Generator().manual_seed(0)
+    z = torch.randint(0, 2, (n,), generator=generator)
+    features = torch.randn(n, 8, 2, 2, generator=generator)
+    features[:, :1] *= torch.where(z == 1, 3.0, 0.5)[:, None, None, None]
+    return features, z
+
+
+def _spread_ratio(features: torch.Tensor, z: torch.Tensor) -> float:
+    flat = features.flatten(1)[:, :4]
+    return (flat[z == 1].var(0).mean() / flat[z == 0].var(0).mean()).item()
+
+
+def test_quadratic_erasure_equalises_the_class_spreads_that_leace_leaves():
+    features, z = _variance_coded_features()
+    assert _spread_ratio(features, z) > 20
+    linear = fit_affine_erasure(features, z, 2)
+    assert _spread_ratio(linear(features), z) > 20  # the class means were already equal: LEACE has nothing to remove
+    quadratic = fit_quadratic_erasure(features, z, 2, components=8)
+    with torch.no_grad():
+        erased = quadratic(features)
+        predicted = quadratic.predict_z((quadratic.linear(features).flatten(1) - quadratic.center) @ quadratic.basis)
+    assert erased.shape == features.shape
+    assert (predicted == z).float().mean() > 0.8  # the QDA stand-in for the oracle label reads the spread
+    assert 1 / 3 < _spread_ratio(erased, z) < 3
+
+
+def test_qleace_inserts_a_picklable_eraser_and_keeps_the_task():
+    prepared = tiny_prepared()
+    images = prepared.split_images("train")
+    result = get_method_class("qleace")({"components": 16}).unlearn(fresh_model(), context("color+background"))
+    restored = pickle.loads(pickle.dumps(result.model))
+    with torch.no_grad():
+        assert torch.equal(restored(to_input(images, CPU)), result.model(to_input(images, CPU)))
+    assert result.metrics["components"] == 16 and result.metrics["erased_rank"] == 7  # joint z: 4 x 2 values
+    assert accuracy(result.model, images, prepared.split_labels("train", TASK), CPU) > 0.8

@@ -4,7 +4,10 @@
   more information). Output resolution and width are parameters: a half-resolution target keeps the
   estimator honest about what h retains while costing a quarter of the full-resolution decoder.
 - EstimatorHead: h -> embedding (supervised-contrastive loss) -> classifier (cross-entropy); one
-  for the task y and one per attribute part z.
+  for the task y and, per attribute part z, an ensemble of adversaries (`attribute_heads`: kinds
+  `conv`, pooled like the paper's heads, and `mlp`, on every element of h like the MLP attacker),
+  each re-initialised in turn during training (`reset_attribute_head`) so h cannot settle into a
+  blind spot of one head.
 """
 from __future__ import annotations
 
@@ -57,9 +60,12 @@ class EstimatorHead(nn.Module):
     good by the extractor).
     """
 
-    def __init__(self, in_channels: int, width: int, hidden: int, embedding_dim: int, num_classes: int):
+    def __init__(self, in_channels: int, width: int, hidden: int, embedding_dim: int, num_classes: int, kind: str = "conv", in_elements: int = 0):
         super().__init__()
-        if hidden == 0:  # linear: standardised, pooled h straight to the embedding
+        if kind == "mlp":  # every element of h, no pooling: the capacity of the MLP attacker
+            self.features = nn.Sequential(BatchStandardise(), nn.Flatten())
+            self.embed = nn.Sequential(nn.Linear(in_elements, hidden or 256), nn.LeakyReLU(0.1), nn.Linear(hidden or 256, embedding_dim))
+        elif hidden == 0:  # linear: standardised, pooled h straight to the embedding
             self.features = nn.Sequential(BatchStandardise(), nn.AdaptiveAvgPool2d(4), nn.Flatten())
             self.embed = nn.Linear(in_channels * 16, embedding_dim)
         else:
@@ -75,14 +81,30 @@ class EstimatorHead(nn.Module):
 class AuxiliaryNetworks(nn.Module):
     """decoder + task head (cooperate with the extractor) and attribute heads (estimators, adversaries)."""
 
-    def __init__(self, decoder: ReconstructionDecoder, task_head: EstimatorHead, attribute_heads: list[EstimatorHead]):
+    def __init__(self, decoder: ReconstructionDecoder, task_head: EstimatorHead, attribute_heads: list[EstimatorHead], head_parts: list[int] | None = None):
         super().__init__()
         self.decoder = decoder
         self.task_head = task_head
         self.attribute_heads = nn.ModuleList(attribute_heads)
+        self.head_parts = head_parts if head_parts is not None else list(range(len(attribute_heads)))  # attribute part each head estimates
+        self.fitted_steps = 0  # attribute-head fits so far (drives the periodic re-initialisation)
+        # random projections of the MMD term, drawn from the seeded global generator at construction
+        self.projection_generator = torch.Generator().manual_seed(int(torch.randint(2**62, ())))
 
     def cooperative_parameters(self):
         return [*self.decoder.parameters(), *self.task_head.parameters()]
+
+    def heads_of_part(self, part: int) -> list[EstimatorHead]:
+        return [head for head, owner in zip(self.attribute_heads, self.head_parts) if owner == part]
+
+
+def reset_attribute_head(head: EstimatorHead, optimizer: torch.optim.Optimizer) -> None:
+    """Fresh weights and a fresh optimiser state for one adversary (it relearns z from the current h)."""
+    for module in head.modules():
+        if hasattr(module, "reset_parameters") and module is not head:
+            module.reset_parameters()
+    for parameter in head.parameters():
+        optimizer.state.pop(parameter, None)
 
 
 def build_auxiliary_networks(h_shape: tuple[int, int, int], image_size: int, task_classes: int, attribute_classes: list[int], params: dict) -> AuxiliaryNetworks:
@@ -91,7 +113,13 @@ def build_auxiliary_networks(h_shape: tuple[int, int, int], image_size: int, tas
     decoder_width = params["decoder_width"] or max(32, channels // 2)
     out_size = max(4, round(image_size * params["decoder_scale"]))
 
-    def head(classes: int) -> EstimatorHead:
-        return EstimatorHead(channels, head_width, params["head_hidden"], params["embedding_dim"], classes)
+    def head(classes: int, kind: str = "conv") -> EstimatorHead:
+        return EstimatorHead(channels, head_width, params["head_hidden"], params["embedding_dim"], classes, kind, channels * height * h_shape[2])
 
-    return AuxiliaryNetworks(ReconstructionDecoder(channels, height, out_size, decoder_width), head(task_classes), [head(k) for k in attribute_classes])
+    kinds = params.get("adversaries", ["conv"])
+    heads, owners = [], []
+    for part, classes in enumerate(attribute_classes):
+        for kind in kinds:
+            heads.append(head(classes, kind))
+            owners.append(part)
+    return AuxiliaryNetworks(ReconstructionDecoder(channels, height, out_size, decoder_width), head(task_classes), heads, owners)

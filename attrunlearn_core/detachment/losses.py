@@ -1,6 +1,6 @@
 """Loss terms of representation detachment.
 
-The attribute term is bounded, in two parts:
+The attribute term is bounded, in parts:
 - Each attribute head is an estimator of I(h, z) = H(z) - E[-log p(z|h)]: it keeps minimising its
   own loss (supervised-contrastive on its embedding plus cross-entropy of its classifier) on
   detached h. The extractor does not maximise that loss, which is unbounded (it grows without limit
@@ -10,6 +10,10 @@ The attribute term is bounded, in two parts:
 - A learned head can be dodged: the extractor moves z into directions the head has not learned yet.
   `class_mean_gap` measures z's mark on every element of h in h's own coordinates, in [0, 1], so
   moving information around does not lower it.
+- Beyond the heads (optional, `lambda_club`, `lambda_mmd`): CLUB, an upper bound on I(h, z) through
+  each head's q(z|h) that is meant to be minimised (`club_upper_bound`), and the class-conditional
+  MMD between the h of different z values within each task class (`conditional_mmd`), which sees
+  every difference of distribution, not only the class means.
 """
 from __future__ import annotations
 
@@ -102,3 +106,54 @@ def _weighted_class_mean_gap(h: torch.Tensor, labels: torch.Tensor, num_classes:
     between = ((one_hot.T @ centred).pow(2) / counts[:, None]).sum(0)
     total = centred.pow(2).sum(0).clamp_min(1e-12)
     return (between / total + 1e-8).sqrt().mean()
+
+
+def club_upper_bound(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """CLUB (Cheng et al. 2020) for a discrete z with q(z|h) = softmax(logits):
+    E_p(h,z)[log q(z|h)] - E_p(h)p(z)[log q(z|h)], the second expectation over the batch's marginal of z.
+
+    An upper bound on I(h, z) while q is a good fit of p(z|h), built for minimisation: its gradient
+    pulls log q(z|h) of the true z towards the average over z, unlike a head's cross-entropy, which
+    an extractor can maximise without bound by making the head confidently wrong.
+    """
+    log_q = torch.log_softmax(logits, dim=1)
+    marginal = torch.bincount(labels, minlength=logits.shape[1]).to(log_q.dtype) / len(labels)
+    positive = log_q.gather(1, labels[:, None]).squeeze(1)
+    negative = log_q @ marginal
+    return (positive - negative).mean()
+
+
+def gaussian_kernel(points: torch.Tensor, scales: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)) -> torch.Tensor:
+    """Sum of Gaussian kernels at several bandwidths, the median pairwise squared distance times each scale (characteristic: MMD = 0 iff equal distributions)."""
+    distances = torch.cdist(points, points).pow(2)
+    median = distances.detach()[distances.detach() > 0].median() if (distances.detach() > 0).any() else distances.new_ones(())
+    return sum(torch.exp(-distances / (median * scale)) for scale in scales)
+
+
+def conditional_mmd(h: torch.Tensor, labels: torch.Tensor, num_classes: int, given: torch.Tensor, projection: torch.Tensor | None = None) -> torch.Tensor:
+    """Squared MMD between the h of each z value and the h of its whole group of `given` (the task class),
+    weighted by the z value's share of the batch; 0 iff within every task class h's distribution does not depend on z.
+
+    h is standardised per element over the batch (a rescaling cannot hide z) and, if `projection` is given,
+    projected onto its random directions (drawn afresh every step, so no fixed blind spot).
+    """
+    flat = h.flatten(1)
+    flat = (flat - flat.mean(0, keepdim=True)) / flat.std(0, keepdim=True).clamp_min(1e-6)
+    if projection is not None:
+        flat = flat @ projection
+    kernel = gaussian_kernel(flat)
+    columns, shares = [], []
+    for group in torch.unique(given):
+        members = (given == group).to(flat.dtype)
+        group_counts = torch.bincount(labels[given == group], minlength=num_classes)
+        for value in torch.nonzero(group_counts > 1).flatten():
+            if group_counts[value] == members.sum():
+                continue  # only one z value in this group: nothing to compare
+            subset = members * (labels == value).to(flat.dtype)
+            columns.append(subset / subset.sum() - members / members.sum())
+            shares.append(subset.sum() / len(labels))
+    if not columns:
+        return h.sum() * 0.0
+    weights = torch.stack(columns, 1)  # [N, pairs]
+    mmd = ((kernel @ weights) * weights).sum(0).clamp_min(0)
+    return (mmd * torch.stack(shares)).sum()

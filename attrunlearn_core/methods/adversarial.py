@@ -5,6 +5,11 @@ layer, so the same backward pass trains the head to find z and the extractor to 
 loss keeps the classifier working. A composite attribute "a+b" gets one head per part. The reversal
 coefficient ramps up over training (`schedule: dann`) or stays fixed (`constant`).
 
+Levers to make it the strongest version of itself: an ensemble of adversaries per part (`adversaries`:
+`mlp` on every element of h, `conv` a small conv net on h), extra adversary-only steps on detached h per
+batch (`head_steps`, so the adversaries keep up with the extractor), and periodic re-initialisation of
+one adversary in turn (`head_reset_steps`), so the extractor cannot settle into one head's blind spot.
+
 The heads are discarded afterwards: fresh attackers, trained after the fact and possibly stronger than
 the head, measure what the extractor still leaks.
 """
@@ -16,6 +21,7 @@ import torch
 from torch import nn
 
 from attrunlearn_core.divergence import check_finite
+from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.methods import register_method
 from attrunlearn_core.methods.base import MethodResult, UnlearningContext, UnlearningMethod
 from attrunlearn_core.models import SplitModel
@@ -24,12 +30,29 @@ from attrunlearn_core.unlearning.gradient_reversal import dann_coefficient, reve
 from attrunlearn_core.unlearning.params import require_bool, require_choice, require_number
 
 
-def adversary_head(feature_shape: tuple[int, ...], num_classes: int, hidden: int) -> nn.Module:
-    """An MLP on flattened h: as strong as the benchmark's MLP attacker, cheap next to the extractor."""
+ADVERSARY_KINDS = ("mlp", "conv")
+
+
+def adversary_head(feature_shape: tuple[int, ...], num_classes: int, hidden: int, kind: str = "mlp") -> nn.Module:
+    """`mlp`: an MLP on flattened h, as strong as the benchmark's MLP attacker; `conv`: two convolutions on h, pooled."""
+    if kind == "conv" and len(feature_shape) == 3:  # a flat h has nothing to convolve: it gets the MLP
+        channels = feature_shape[0]
+        return nn.Sequential(nn.BatchNorm2d(channels, affine=False), nn.Conv2d(channels, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1),
+                             nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(256, hidden), nn.ReLU(), nn.Linear(hidden, num_classes))
     size = 1
     for dim in feature_shape:
         size *= dim
     return nn.Sequential(nn.Flatten(), nn.BatchNorm1d(size, affine=False), nn.Linear(size, hidden), nn.ReLU(), nn.Linear(hidden, num_classes))
+
+
+def reset_head(head: nn.Module, *optimizers: torch.optim.Optimizer) -> None:
+    """Fresh weights and optimiser state for one adversary."""
+    for module in head.modules():
+        if module is not head and hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+    for optimizer in optimizers:
+        for parameter in head.parameters():
+            optimizer.state.pop(parameter, None)
 
 
 @register_method
@@ -44,6 +67,9 @@ class AdversarialRemoval(UnlearningMethod):
         "schedule": "dann",       # dann | constant
         "head_hidden": 256,
         "hflip": True,
+        "adversaries": ["mlp"],   # heads per attribute part: mlp and/or conv
+        "head_steps": 0,          # extra adversary-only steps on detached h per batch
+        "head_reset_steps": 0,    # every this many batches one adversary is re-initialised, in turn (0: never)
     }
 
     @classmethod
@@ -52,6 +78,10 @@ class AdversarialRemoval(UnlearningMethod):
         require_choice(cls.name, p, "schedule", ("dann", "constant"))
         for key in ("epochs", "batch_size", "head_hidden"):
             require_number(cls.name, p, key, minimum=1, integer=True)
+        for key in ("head_steps", "head_reset_steps"):
+            require_number(cls.name, p, key, minimum=0, integer=True)
+        if not isinstance(p["adversaries"], list) or not p["adversaries"] or any(kind not in ADVERSARY_KINDS for kind in p["adversaries"]):
+            raise ConfigError(f"{cls.name}: adversaries: {p['adversaries']!r} must be a non-empty list of {', '.join(ADVERSARY_KINDS)}")
         for key in ("lr", "head_lr"):
             require_number(cls.name, p, key, minimum=0.0, strict=True)
         require_number(cls.name, p, "adversary_weight", minimum=0.0)
@@ -67,11 +97,14 @@ class AdversarialRemoval(UnlearningMethod):
         with torch.no_grad():
             model.eval()
             feature_shape = tuple(model.extractor(to_input(images[:1], device)).shape[1:])
-        heads = nn.ModuleList([adversary_head(feature_shape, classes, p["head_hidden"]) for _, classes in parts]).to(device)
+        owners = [part for part in range(len(parts)) for _ in p["adversaries"]]
+        heads = nn.ModuleList([adversary_head(feature_shape, parts[part][1], p["head_hidden"], kind)
+                               for part in range(len(parts)) for kind in p["adversaries"]]).to(device)
         optimizer = torch.optim.AdamW([
             {"params": model.parameters(), "lr": p["lr"], "weight_decay": context.recipe.weight_decay},
             {"params": heads.parameters(), "lr": p["head_lr"], "weight_decay": 0.0},
         ])
+        head_optimizer = torch.optim.AdamW(heads.parameters(), lr=p["head_lr"], weight_decay=0.0)
         steps_per_epoch = -(-len(images) // p["batch_size"])
         total_steps = p["epochs"] * steps_per_epoch
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, [lambda s: 0.5 * (1 + math.cos(math.pi * s / total_steps)), lambda s: 1.0])
@@ -86,12 +119,17 @@ class AdversarialRemoval(UnlearningMethod):
                 h = model.extractor(to_input(batch, device))
                 loss = nn.functional.cross_entropy(model.classifier(h), task_labels[index].to(device))
                 task_loss += loss.item() * len(index)
+                zs = [labels[index].to(device) for labels, _ in parts]
+                for _ in range(p["head_steps"]):  # the adversaries catch up on detached h before the joint step
+                    head_loss = sum(nn.functional.cross_entropy(head(h.detach()), zs[part]) for head, part in zip(heads, owners))
+                    head_optimizer.zero_grad(set_to_none=True)
+                    head_loss.backward()
+                    head_optimizer.step()
                 reversed_h = reverse_gradient(h, coefficient)
-                for i, (head, (labels, _)) in enumerate(zip(heads, parts)):
-                    z = labels[index].to(device)
+                for head, part in zip(heads, owners):
                     logits = head(reversed_h)
-                    loss = loss + nn.functional.cross_entropy(logits, z)
-                    correct[i] += (logits.argmax(1) == z).sum().item()
+                    loss = loss + nn.functional.cross_entropy(logits, zs[part]) / len(p["adversaries"])
+                    correct[part] += (logits.argmax(1) == zs[part]).sum().item() / len(p["adversaries"])
                 seen += len(index)
                 check_finite(loss, f"adversarial epoch {step // steps_per_epoch + 1} step {step % steps_per_epoch + 1}")
                 optimizer.zero_grad(set_to_none=True)
@@ -99,6 +137,8 @@ class AdversarialRemoval(UnlearningMethod):
                 optimizer.step()
                 schedule.step()
                 step += 1
+                if p["head_reset_steps"] and step % p["head_reset_steps"] == 0:
+                    reset_head(heads[(step // p["head_reset_steps"] - 1) % len(heads)], optimizer, head_optimizer)
         model.eval()
         metrics = {"task_loss": task_loss / seen, "final_coefficient": coefficient}
         metrics.update({f"adversary_accuracy_{name}": c / seen for name, c in zip(names, correct)})

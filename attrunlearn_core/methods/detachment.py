@@ -4,7 +4,11 @@ Auxiliary networks on the split map h estimate I(h,x) (decoder, BCE), I(h,y) and
 trained with a supervised-contrastive loss plus a classifier). The extractor minimises
     -lambda_x I(h,x) - lambda_y I(h,y) + |lambda_z| I(h,z)
 with the attribute term in a bounded form (losses.py, objective.py), against attribute heads that
-keep re-estimating it on detached h, plus a head-independent class-mean gap (lambda_means). Two modes:
+keep re-estimating it on detached h, plus a head-independent class-mean gap (lambda_means). Stronger
+levers, each off by default until measured on the default grid (README): CLUB through the heads
+(lambda_club), an ensemble of conv and MLP adversaries re-initialised in turn (adversaries,
+head_reset_steps), class-conditional MMD of h between z values (lambda_mmd). All of them and
+lambda_means off is the paper's objective as published (`detachment_paper` in the shipped configs). Two modes:
   end_to_end  one global backward of task loss + auxiliary loss through the whole network;
   local       the extractor learns from the auxiliary loss only and the classifier from the task
               loss on detached h, the two as concurrent pipeline stages (local_pipeline.py).
@@ -34,6 +38,7 @@ from attrunlearn_core.training import to_input
 log = logging.getLogger(__name__)
 
 MODES = ("end_to_end", "local")
+HEAD_KINDS = ("conv", "mlp")
 
 
 @register_method
@@ -55,6 +60,11 @@ class Detachment(UnlearningMethod):
         "lambda_z": 0.1,            # lambda_3: remove I(h,z) as seen by the attribute heads; its sign is ignored, the term always penalises
         "lambda_means": 30.0,       # remove z's mark on the class means of every element of h (the head-independent part of the attribute term)
         "means_given_task": False,  # true: the class means within each task class only (keeps y's part of z when z and y are dependent)
+        "lambda_club": 0.0,         # CLUB upper bound on I(h,z) through the attribute heads (0: off, the paper's objective)
+        "lambda_mmd": 0.0,          # class-conditional MMD of h between z values within each task class (0: off)
+        "mmd_projection": 64,       # random directions (redrawn every step) the MMD compares h on; 0: all of h
+        "adversaries": ["conv"],    # the attribute heads per part: conv (pooled, the paper's) and/or mlp (every element of h)
+        "head_reset_steps": 0,      # every this many head fits one attribute head is re-initialised, in turn (0: never)
         "temperature": 0.1,         # of the supervised-contrastive losses
         "embedding_dim": 64,
         "head_hidden": 128,         # 0: linear heads
@@ -75,6 +85,12 @@ class Detachment(UnlearningMethod):
             raise ConfigError("epochs and warmup_epochs must be >= 0")
         if resolved["probe_steps"] < 0 or resolved["probe_steps"] == 1:
             raise ConfigError(f"probe_steps: {resolved['probe_steps']} must be 0 (no probe) or >= 2 (an overlapped run needs two steps)")
+        kinds = resolved["adversaries"]
+        if not isinstance(kinds, list) or not kinds or any(kind not in HEAD_KINDS for kind in kinds):
+            raise ConfigError(f"adversaries: {kinds!r} must be a non-empty list of {', '.join(HEAD_KINDS)}")
+        for key in ("lambda_club", "lambda_mmd", "mmd_projection", "head_reset_steps"):
+            if not isinstance(resolved[key], (int, float)) or isinstance(resolved[key], bool) or resolved[key] < 0:
+                raise ConfigError(f"{key}: {resolved[key]!r} must be a number >= 0")
         return resolved
 
     def unlearn(self, model: SplitModel, context: UnlearningContext) -> MethodResult:
@@ -115,7 +131,8 @@ class Detachment(UnlearningMethod):
         state = DetachmentState(
             model=model,
             aux=aux,
-            weights=DetachmentWeights(p["lambda_x"], p["lambda_y"], p["lambda_z"], p["temperature"], p["head_steps"], p["lambda_means"], p["means_given_task"]),
+            weights=DetachmentWeights(p["lambda_x"], p["lambda_y"], p["lambda_z"], p["temperature"], p["head_steps"], p["lambda_means"], p["means_given_task"],
+                                      p["lambda_club"], p["lambda_mmd"], int(p["mmd_projection"]), int(p["head_reset_steps"])),
             extractor_optimizer=adamw([{"params": model.extractor.parameters(), "lr": p["lr"]}, {"params": aux.cooperative_parameters(), "lr": p["aux_lr"]}]),
             estimator_optimizer=adamw([{"params": aux.attribute_heads.parameters(), "lr": p["head_lr"]}]),
             classifier_optimizer=adamw([{"params": model.classifier.parameters(), "lr": p["classifier_lr"]}]),
