@@ -19,7 +19,7 @@ class AttackerRecipe:
     hidden: int = 256
     validation_fraction: float = 0.15  # the slice of the pool that neural attackers select on
     cv_folds: int = 3  # cross-validation folds for the scikit-learn attackers' hyper-parameters
-    max_components: int = 512  # PCA width for the scikit-learn attackers when h is wider
+    max_components: int = 256  # PCA width for the scikit-learn attackers when h is wider
 
 
 @dataclass

@@ -10,8 +10,7 @@ from attrunlearn_core.attackers.scikit import ScikitAttacker
 @register_attacker
 class LogisticRegressionAttacker(ScikitAttacker):
     name = "logreg"
-    step_name = "logisticregression"
-    grid = {"C": [0.001, 0.01, 0.1, 1.0, 10.0]}
+    grid = {"C": [0.001, 0.01, 0.1, 1.0]}
 
     def estimator(self):
         return LogisticRegression(max_iter=5000, tol=1e-4)

@@ -10,7 +10,6 @@ from attrunlearn_core.attackers.scikit import ScikitAttacker
 @register_attacker
 class NearestNeighboursAttacker(ScikitAttacker):
     name = "knn"
-    step_name = "kneighborsclassifier"
     grid = {"n_neighbors": [1, 5, 15, 45]}
 
     def estimator(self):

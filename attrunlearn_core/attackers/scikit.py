@@ -1,5 +1,9 @@
 """Shared fitting for the scikit-learn attackers: standardise, PCA where h is wide, pick hyper-parameters by
-stratified cross-validation on the whole pool (never on attacker-test), refit on the pool."""
+stratified cross-validation on the whole pool (never on attacker-test), refit on the pool.
+
+The scaler and PCA are fitted once on the pool, before cross-validation: they see no labels, and refitting
+them per fold and grid point cost 10-30 s per attacker on a 2,000 x 2,048 pool for the same final model.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +17,6 @@ from attrunlearn_core.attackers.base import Attacker, FitData
 
 
 class ScikitAttacker(Attacker):
-    step_name = ""  # the estimator's step name in the pipeline (make_pipeline's lower-cased class name)
     grid: dict[str, list] = {}
 
     def estimator(self):
@@ -23,19 +26,18 @@ class ScikitAttacker(Attacker):
         x, z = data.all_x().flatten(1).float().numpy(), data.all_z().numpy()
         steps = [StandardScaler()]
         if x.shape[1] > self.recipe.max_components:
-            steps.append(PCA(n_components=self.recipe.max_components, random_state=self.seed))
-        pipeline = make_pipeline(*steps, self.estimator())
+            steps.append(PCA(n_components=self.recipe.max_components, svd_solver="randomized", random_state=self.seed))
+        self.features = make_pipeline(*steps).fit(x)
         counts = np.bincount(z)
         smallest = int(counts[counts > 0].min())
         folds = StratifiedKFold(min(self.recipe.cv_folds, smallest), shuffle=True, random_state=self.seed) if smallest >= 2 \
             else KFold(self.recipe.cv_folds, shuffle=True, random_state=self.seed)
-        grid = {f"{self.step_name}__{key}": values for key, values in self.grid.items()}
-        self.search = GridSearchCV(pipeline, grid, cv=folds, scoring="accuracy", n_jobs=1).fit(x, z)
+        self.search = GridSearchCV(self.estimator(), self.grid, cv=folds, scoring="accuracy", n_jobs=1).fit(self.features.transform(x), z)
         self.validation_accuracy = float(self.search.best_score_)
         return self
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(self.search.predict(x.flatten(1).float().numpy())).long()
+        return torch.from_numpy(self.search.predict(self.features.transform(x.flatten(1).float().numpy()))).long()
 
     def chosen(self) -> dict:
-        return {key.split("__", 1)[1]: value for key, value in self.search.best_params_.items()}
+        return dict(self.search.best_params_)
