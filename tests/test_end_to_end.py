@@ -58,14 +58,14 @@ def test_tables_have_the_documented_schema_and_one_row_per_cell(tiny_run, tiny_c
 
 def test_summary_has_one_row_per_method_and_attribute_over_seeds(tiny_run, tiny_config):
     workdir, _ = tiny_run
-    summary = pq.read_table(workdir / "results/tables/summary.parquet")
-    attack_summary = pq.read_table(workdir / "results/tables/attack_summary.parquet")
+    summary = pq.read_table(workdir / "results/default/tables/summary.parquet")
+    attack_summary = pq.read_table(workdir / "results/default/tables/attack_summary.parquet")
     assert summary.schema.equals(SUMMARY_SCHEMA) and attack_summary.schema.equals(ATTACK_SUMMARY_SCHEMA)
-    cells = pq.read_table(workdir / "results/tables/cells.parquet").to_pandas().set_index("attribute")
+    cells = pq.read_table(workdir / "results/default/tables/cells.parquet").to_pandas().set_index("attribute")
     for row in summary.to_pylist():
         assert row["n_seeds"] == len(tiny_config["grid"]["seeds"])
         assert row["efficacy_mean"] == cells.loc[row["attribute"], "efficacy"]
-    assert attack_summary.num_rows == pq.read_table(workdir / "results/tables/attacks.parquet").num_rows
+    assert attack_summary.num_rows == pq.read_table(workdir / "results/default/tables/attacks.parquet").num_rows
 
 
 def test_one_mlflow_run_per_cell_with_axes_as_tags(tiny_run):

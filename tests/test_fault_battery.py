@@ -130,7 +130,7 @@ def test_config_fault_stops_the_dag_build_with_exit_1_and_writes_nothing(tmp_pat
 
 def _prepare(tmp_path: Path, spec: dict) -> tuple[Path, str]:
     config = {"seed": 0, "datasets": {"d": {"image_size": 8, "options": {}, "max_samples": None, **spec}}}
-    output = tmp_path / "results" / "prepared" / "d.pt"
+    output = tmp_path / "results" / "default" / "prepared" / "d.pt"
     with pytest.raises(AttrUnlearnError) as error:
         prepare_dataset(config, "d", output)
     assert not output.exists()
@@ -387,7 +387,7 @@ def _run(workdir: Path, configfile: Path, **kwargs) -> subprocess.CompletedProce
 
 def comparable_tables(workdir: Path) -> dict[str, pd.DataFrame]:
     tables = {}
-    for path in sorted((workdir / "results" / "tables").glob("*.parquet")):  # every table the grid writes
+    for path in sorted((workdir / "results" / "default" / "tables").glob("*.parquet")):  # every table the grid writes
         name, frame = path.stem, pd.read_parquet(path)
         frame = frame[[c for c in frame.columns if "seconds" not in c]]
         if "name" in frame.columns:
@@ -417,7 +417,7 @@ def killed(tmp_path_factory) -> dict:
     configfile = write_config(GRID, workdir / "grid.yaml")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     first = subprocess.Popen(make_run_command(workdir, configfile), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
-    epoch_saved = workdir / "results/models/embedded/resnet18/seed0/baseline.pt.inprogress"
+    epoch_saved = workdir / "results/default/models/embedded/resnet18/seed0/baseline.pt.inprogress"
     deadline = time.monotonic() + 300
     while not epoch_saved.exists() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -430,7 +430,7 @@ def killed(tmp_path_factory) -> dict:
             break
         time.sleep(0.05)
     state = {"locks": sorted(p.name for p in (workdir / ".snakemake/locks").glob("*.lock")), "concurrent": concurrent,
-             "had_baseline": (workdir / "results/models/embedded/resnet18/seed0/baseline.pt").exists()}
+             "had_baseline": (workdir / "results/default/models/embedded/resnet18/seed0/baseline.pt").exists()}
     state["rerun"] = _run(workdir, configfile)
     state["workdir"] = workdir
     return state
@@ -455,7 +455,7 @@ def test_kill_9_then_the_same_command_completes(killed):
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     notice = [line for line in rerun.stderr.splitlines() if line.startswith("attrunlearn:")]
     one_line("\n".join(notice), "removed the stale lock of a killed run", "resuming")
-    assert "resuming" in (killed["workdir"] / "results/logs/train_baseline/embedded/resnet18/seed0.log").read_text()
+    assert "resuming" in (killed["workdir"] / "results/default/logs/train_baseline/embedded/resnet18/seed0.log").read_text()
     nothing_half_written(killed["workdir"] / "results")
 
 
@@ -478,18 +478,18 @@ def test_stale_lock_alone_is_removed_and_a_live_one_kept(tmp_path):
 def test_divergence_in_the_workflow_leaves_earlier_tables_and_mlflow_intact(uninterrupted, tmp_path):
     workdir = tmp_path / "diverging"
     shutil.copytree(uninterrupted, workdir, ignore=shutil.ignore_patterns("grid.yaml"))
-    earlier = {name: digest(workdir / "results" / name) for name in ("tables/cells.parquet", "tables/attacks.parquet", "mlflow.db")}
+    earlier = {name: digest(workdir / "results" / name) for name in ("default/tables/cells.parquet", "default/tables/attacks.parquet", "mlflow.db")}
     runs_before = {r.info.run_id for r in mlflow_runs(workdir)}
     config = copy.deepcopy(GRID)
     config["training"]["lr"] = 1000000.0
     result = _run(workdir, write_config(config, tmp_path / "diverging.yaml"))
     assert result.returncode == 1
-    log = (workdir / "results/logs/train_baseline/embedded/resnet18/seed0.log").read_text()
+    log = (workdir / "results/default/logs/train_baseline/embedded/resnet18/seed0.log").read_text()
     errors = [line.split(" ERROR ", 1)[1] for line in log.splitlines() if " ERROR " in line]
     assert len(errors) == 1 and "Traceback" not in log
     one_line(errors[0], "train_baseline embedded/resnet18/0", "training diverged", "loss is nan at epoch", "step", "lower the learning rate")
     assert errors[0] in result.stderr  # on the console too
-    baseline = workdir / "results/models/embedded/resnet18/seed0"
+    baseline = workdir / "results/default/models/embedded/resnet18/seed0"
     assert not (baseline / "baseline.pt").exists() and not (baseline / "baseline.pt.inprogress").exists()
     assert {name: digest(workdir / "results" / name) for name in earlier} == earlier
     assert {r.info.run_id for r in mlflow_runs(workdir)} == runs_before

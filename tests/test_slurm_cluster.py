@@ -43,7 +43,7 @@ def run_grid(workdir: Path, *args: str) -> tuple[Path, str]:
     config = {**copy.deepcopy(TINY_CONFIG), "resources": RESOURCES}
     result = snakemake(workdir, write_config(config, workdir / "tiny.yaml"), *args, timeout=2400)
     assert result.returncode == 0, result.stderr[-4000:]
-    return workdir / "results" / "tables", result.stdout + result.stderr
+    return workdir / "results" / "default" / "tables", result.stdout + result.stderr
 
 
 def test_the_tiny_grid_on_slurm_gives_the_local_tables(tmp_path):

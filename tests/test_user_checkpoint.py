@@ -79,11 +79,11 @@ def user_grid(tmp_path_factory):
 def test_the_tiny_grid_starts_from_the_users_checkpoint_instead_of_training(user_grid):
     workdir, model, output = user_grid
     assert "import_baseline" in output and "rule train_baseline" not in output
-    baseline = load_model(workdir / "results/models/embedded/resnet18/seed0/baseline.pt").eval()
+    baseline = load_model(workdir / "results/default/models/embedded/resnet18/seed0/baseline.pt").eval()
     x = torch.randn(5, 3, 16, 16)
     with torch.no_grad():
         assert torch.equal(baseline(x), model(x))  # the user's weights, untouched by any training step
-    cells = pq.read_table(workdir / "results/tables/cells.parquet").to_pylist()
+    cells = pq.read_table(workdir / "results/default/tables/cells.parquet").to_pylist()
     assert {row["attribute"] for row in cells} == {"color", "color+background"}
     assert all(0.0 <= row["fidelity"] <= 1.0 for row in cells)
 
@@ -93,6 +93,6 @@ def test_a_checkpoint_for_another_task_stops_the_grid_with_one_line_and_no_basel
     tiny_config["models"]["resnet18"]["checkpoint"] = str(tmp_path / "cifar_resnet18.pt")
     result = snakemake(tmp_path, write_config(tiny_config, tmp_path / "tiny.yaml"), "--cores", "1")
     assert result.returncode != 0
-    log = (tmp_path / "results/logs/import_baseline/embedded/resnet18/seed0.log").read_text().strip().splitlines()
+    log = (tmp_path / "results/default/logs/import_baseline/embedded/resnet18/seed0.log").read_text().strip().splitlines()
     assert len(log) == 1 and "cifar_resnet18.pt: trained for 10 classes" in log[0] and "Traceback" not in log[0]
-    assert not (tmp_path / "results/models/embedded/resnet18/seed0/baseline.pt").exists()
+    assert not (tmp_path / "results/default/models/embedded/resnet18/seed0/baseline.pt").exists()
