@@ -80,3 +80,10 @@ def test_a_diverging_attacker_stops_with_one_line_naming_it():
     x[5] = math.nan
     with pytest.raises(DivergenceError, match=r"loss is nan at attacker mlp, epoch 1, step \d+"):
         _score("mlp", x, z)
+
+
+def test_scikit_attackers_cope_with_fewer_pool_pairs_than_pca_components():
+    x, z = _data(6.0, n=400, shape=(64, 2, 2))  # 256 features, 255 pool pairs
+    pool = pool_subset(x[:300], z[:300], 0.85, 0.15, 3, torch.Generator().manual_seed(0))
+    attacker = get_attacker_class("logreg")(AttackerRecipe(max_components=256), 0, CPU).fit(pool)
+    assert (attacker.predict(x[300:]) == z[300:]).float().mean() > 0.6  # well above the 0.34 chance

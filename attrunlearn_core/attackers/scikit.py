@@ -25,8 +25,9 @@ class ScikitAttacker(Attacker):
     def fit(self, data: FitData) -> "ScikitAttacker":
         x, z = data.all_x().flatten(1).float().numpy(), data.all_z().numpy()
         steps = [StandardScaler()]
-        if x.shape[1] > self.recipe.max_components:
-            steps.append(PCA(n_components=self.recipe.max_components, svd_solver="randomized", random_state=self.seed))
+        components = min(self.recipe.max_components, len(x) - 1)  # PCA keeps at most n_samples - 1 useful directions
+        if x.shape[1] > components:
+            steps.append(PCA(n_components=components, svd_solver="randomized", random_state=self.seed))
         self.features = make_pipeline(*steps).fit(x)
         counts = np.bincount(z)
         smallest = int(counts[counts > 0].min())
