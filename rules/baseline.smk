@@ -43,6 +43,10 @@ rule import_baseline:
         spec=lambda w: {"model": config["models"][w.model]},
     log:
         grid_path("logs/import_baseline/{dataset}/{model}/seed{seed}.log"),
-    threads: 1
+    conda:
+        "../environment.yaml"
+    threads: job_threads("import_baseline")
+    resources:
+        **job_resources("import_baseline"),
     script:
         "../workflow_scripts/import_baseline.py"

@@ -15,7 +15,11 @@ rule summary_table_html:
         note="Each metric is the mean over seeds with its 95 % t interval in brackets (none with one seed).",
     log:
         grid_path("logs/report/summary_table_html.log"),
-    threads: 1
+    conda:
+        "../environment.yaml"
+    threads: job_threads("summary_table_html")
+    resources:
+        **job_resources("summary_table_html"),
     script:
         "../workflow_scripts/html_table.py"
 
@@ -31,7 +35,11 @@ rule cells_table_html:
         note="",
     log:
         grid_path("logs/report/cells_table_html.log"),
-    threads: 1
+    conda:
+        "../environment.yaml"
+    threads: job_threads("cells_table_html")
+    resources:
+        **job_resources("cells_table_html"),
     script:
         "../workflow_scripts/html_table.py"
 
@@ -47,7 +55,11 @@ rule attack_summary_table_html:
         note="",
     log:
         grid_path("logs/report/attack_summary_table_html.log"),
-    threads: 1
+    conda:
+        "../environment.yaml"
+    threads: job_threads("attack_summary_table_html")
+    resources:
+        **job_resources("attack_summary_table_html"),
     script:
         "../workflow_scripts/html_table.py"
 
@@ -68,7 +80,11 @@ if config.get("benchmark"):
             note="Seconds per unlearning epoch, speed-ups and peak memory, measured in one run on one machine.",
         log:
             grid_path("logs/report/efficiency_table_html.log"),
-        threads: 1
+        conda:
+            "../environment.yaml"
+        threads: job_threads("efficiency_table_html")
+        resources:
+            **job_resources("efficiency_table_html"),
         script:
             "../workflow_scripts/html_table.py"
 
@@ -91,7 +107,11 @@ rule log_grid_tables:
         artifact_root=grid_path("mlflow-artifacts"),
     log:
         grid_path("logs/log_grid_tables.log"),
-    threads: 1
+    conda:
+        "../environment.yaml"
+    threads: job_threads("log_grid_tables")
+    resources:
+        **job_resources("log_grid_tables"),
     script:
         "../workflow_scripts/log_grid_tables.py"
 

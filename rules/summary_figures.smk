@@ -14,7 +14,11 @@ rule trade_off_figure:
         figure="trade_off",
     log:
         grid_path("logs/figures/trade_off_{dataset}.log"),
-    threads: 1
+    conda:
+        "../environment.yaml"
+    threads: job_threads("trade_off_figure")
+    resources:
+        **job_resources("trade_off_figure"),
     script:
         "../workflow_scripts/summary_figure.py"
 
@@ -30,7 +34,11 @@ rule attacker_accuracy_figure:
         figure="attacker_accuracy",
     log:
         grid_path("logs/figures/attacker_accuracy_{dataset}.log"),
-    threads: 1
+    conda:
+        "../environment.yaml"
+    threads: job_threads("attacker_accuracy_figure")
+    resources:
+        **job_resources("attacker_accuracy_figure"),
     script:
         "../workflow_scripts/summary_figure.py"
 
@@ -46,7 +54,11 @@ rule attacker_pool_figure:
         figure="attacker_pool",
     log:
         grid_path("logs/figures/attacker_pool_{dataset}.log"),
-    threads: 1
+    conda:
+        "../environment.yaml"
+    threads: job_threads("attacker_pool_figure")
+    resources:
+        **job_resources("attacker_pool_figure"),
     script:
         "../workflow_scripts/summary_figure.py"
 
