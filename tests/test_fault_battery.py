@@ -398,7 +398,7 @@ def comparable_tables(workdir: Path) -> dict[str, pd.DataFrame]:
 
 def mlflow_runs(workdir: Path):
     client = MlflowClient(tracking_uri=f"sqlite:///{workdir}/results/mlflow.db")
-    return client.search_runs([client.get_experiment_by_name("battery").experiment_id])
+    return client.search_runs([client.get_experiment_by_name("battery").experiment_id], filter_string="tags.kind = 'cell'")
 
 
 @pytest.fixture(scope="module")
