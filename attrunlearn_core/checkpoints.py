@@ -7,7 +7,7 @@ from torch import nn
 
 from attrunlearn_core.artifacts import check_origin, load_artifact
 from attrunlearn_core.atomic import save_torch
-from attrunlearn_core.errors import ArtifactError
+from attrunlearn_core.errors import ArtifactError, AttrUnlearnError
 from attrunlearn_core.models import SplitModel
 
 
