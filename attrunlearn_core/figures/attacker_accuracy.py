@@ -53,17 +53,21 @@ def attacker_accuracy_figure(attack_summary: pd.DataFrame, summary: pd.DataFrame
                 errors[0].append(100 * (record.accuracy_mean - low))
                 errors[1].append(100 * (high - record.accuracy_mean))
             ax.bar(xs, heights, width, yerr=errors, capsize=2, color=attacker_colours[attacker], label=f"attacker: {attacker}")
-        if not about.empty:
-            ax.axhline(100 * about["chance"].iloc[0], linestyle="--", color="0.3", label="chance: majority z")
-        names = about.set_index("method")["method_name"].to_dict()
-        ax.set_xticks(range(len(methods)), [method_label(m, names.get(m, "")) for m in methods], rotation=30, ha="right")
-        ax.set_ylim(0, 100)
-        ax.set_ylabel("attacker accuracy on z, attacker-test (%)")
-        ax.set_title(f"{dataset} · {model} · unlearning {attribute}", fontsize="medium")
-        ax.grid(axis="y", alpha=0.3)
+        decorate_attacker_panel(ax, about, methods, f"{dataset} · {model} · unlearning {attribute}")
     figure.suptitle(f"Attackers on {'h (split point)' if site == 'split' else site + ' features'}, trained on "
                     f"{100 * pool_fraction:.0f} % of their pool\nmean over seeds with 95 % interval (t over seeds; Wilson with one seed)",
                     fontsize="medium")
     legend_outside(figure)
     return figure
 
+
+def decorate_attacker_panel(ax, about: pd.DataFrame, methods: list[str], title: str) -> None:
+    """The axes every per-method attacker panel shares: chance line, method names, accuracy in %."""
+    if not about.empty:
+        ax.axhline(100 * about["chance"].iloc[0], linestyle="--", color="0.3", label="chance: majority z")
+    names = about.set_index("method")["method_name"].to_dict()
+    ax.set_xticks(range(len(methods)), [method_label(m, names.get(m, "")) for m in methods], rotation=30, ha="right")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("attacker accuracy on z, attacker-test (%)")
+    ax.set_title(title, fontsize="medium")
+    ax.grid(axis="y", alpha=0.3)

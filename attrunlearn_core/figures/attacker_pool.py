@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from attrunlearn_core.figures.attacker_accuracy import COLUMNS, SUMMARY_COLUMNS
-from attrunlearn_core.figures.common import colours, legend_outside, method_label, panels, require_columns, rows_of
+from attrunlearn_core.figures.attacker_accuracy import COLUMNS, SUMMARY_COLUMNS, decorate_attacker_panel
+from attrunlearn_core.figures.common import colours, legend_outside, panels, require_columns, rows_of
 
 def attacker_pool_figure(attack_summary: pd.DataFrame, summary: pd.DataFrame, dataset: str, site: str = "split") -> Figure:
     require_columns(attack_summary, COLUMNS, "attack_summary.parquet")
@@ -38,14 +38,7 @@ def attacker_pool_figure(attack_summary: pd.DataFrame, summary: pd.DataFrame, da
                 ax.plot(x, accuracy[1.0], "o", color=colour, markersize=7, label=f"attacker: {attacker}")
         if not smaller:
             ax.text(0.5, 0.5, "no partial-pool rows in attack_summary", transform=ax.transAxes, ha="center", color="0.4")
-        if not about.empty:
-            ax.axhline(100 * about["chance"].iloc[0], linestyle="--", color="0.3", label="chance: majority z")
-        names = about.set_index("method")["method_name"].to_dict()
-        ax.set_xticks(range(len(methods)), [method_label(m, names.get(m, "")) for m in methods], rotation=30, ha="right")
-        ax.set_ylim(0, 100)
-        ax.set_ylabel("attacker accuracy on z, attacker-test (%)")
-        ax.set_title(f"{dataset} · {model} · unlearning {attribute}", fontsize="medium")
-        ax.grid(axis="y", alpha=0.3)
+        decorate_attacker_panel(ax, about, methods, f"{dataset} · {model} · unlearning {attribute}")
     axes[0][-1].plot([], [], "o", markerfacecolor="white", markeredgecolor="black", linestyle="none", label=f"{100 * part:.0f} % of the attacker pool")
     axes[0][-1].plot([], [], "o", color="black", linestyle="none", label="100 % of the attacker pool")
     figure.suptitle(f"Attacker pool on {'h (split point)' if site == 'split' else site + ' features'}: {100 * part:.0f} % (hollow) vs all (filled)\n"
