@@ -3,13 +3,15 @@
 Whatever is wrong with the file becomes one line naming it: missing, empty, truncated, not a PyTorch file,
 written by other code, or not the kind of file the job expected.
 """
+
 from __future__ import annotations
 
 import os
 import pickle
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from attrunlearn_core.errors import ArtifactError
 

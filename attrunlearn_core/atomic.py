@@ -1,12 +1,14 @@
 """Write outputs atomically: a killed job never leaves a half-written file behind."""
+
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 
 @contextmanager

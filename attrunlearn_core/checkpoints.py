@@ -1,4 +1,5 @@
 """Model checkpoints: the whole module (methods may wrap the extractor), optimizer, epoch and config."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,8 +13,9 @@ from attrunlearn_core.models import SplitModel
 
 
 def save_checkpoint(path: str | Path, model: SplitModel, optimizer=None, epoch: int = 0, config: dict | None = None, **extra) -> None:
-    save_torch({"model": model.cpu(), "optimizer": optimizer.state_dict() if optimizer else None,
-                "epoch": epoch, "config": config or {}, **extra}, path)
+    save_torch(
+        {"model": model.cpu(), "optimizer": optimizer.state_dict() if optimizer else None, "epoch": epoch, "config": config or {}, **extra}, path
+    )
 
 
 def load_checkpoint(path: str | Path, expected: dict | None = None) -> dict:
@@ -45,9 +47,13 @@ def load_state_dict_file(path: str | Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
-        raise AttrUnlearnError(f"{path}: holds pickled Python objects (e.g. a whole model), which a user's file is never trusted to unpickle; {EXPORT_HINT}") from None
+        raise AttrUnlearnError(
+            f"{path}: holds pickled Python objects (e.g. a whole model), which a user's file is never trusted to unpickle; {EXPORT_HINT}"
+        ) from None
     except (OSError, EOFError, RuntimeError, KeyError, ValueError) as error:
-        raise AttrUnlearnError(f"{path}: not a PyTorch state dict file ({error.__class__.__name__}: {str(error).splitlines()[0] if str(error) else ''}); {EXPORT_HINT}") from None
+        raise AttrUnlearnError(
+            f"{path}: not a PyTorch state dict file ({error.__class__.__name__}: {str(error).splitlines()[0] if str(error) else ''}); {EXPORT_HINT}"
+        ) from None
     if isinstance(state, dict):
         for key in ("state_dict", "model"):
             if isinstance(state.get(key), dict):

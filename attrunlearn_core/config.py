@@ -1,4 +1,5 @@
 """Reading, validating and querying the grid config (used by the Snakefile and by tests)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -105,7 +106,7 @@ def expand_sweep(config: dict, source: str = "config") -> None:
         raise ConfigError(f"{source}: sweep.base: {base!r} is not defined under methods: (known: {', '.join(config['methods'])})")
     keys = list(sweep["params"])
     for values in product(*(sweep["params"][key] for key in keys)):
-        point = dict(zip(keys, values))
+        point = dict(zip(keys, values, strict=True))
         name = sweep_method_name(base, point)
         spec = config["methods"][base]
         config["methods"][name] = {**spec, "params": {**spec.get("params", {}), **point}}
@@ -133,7 +134,9 @@ def check_names(config: dict, source: str = "config") -> None:
         if spec.get("kwargs"):
             check_model_kwargs(spec, f"{source}: models.{name}")
         if spec.get("checkpoint") and not Path(spec["checkpoint"]).is_file():
-            raise ConfigError(f"{source}: models.{name}.checkpoint: no such file {spec['checkpoint']!r} (a relative path is read from the working directory)")
+            raise ConfigError(
+                f"{source}: models.{name}.checkpoint: no such file {spec['checkpoint']!r} (a relative path is read from the working directory)"
+            )
     for attacker in config["attackers"]["names"]:
         if attacker not in list_attackers():
             raise ConfigError(f"{source}: attackers.names: unknown attacker {attacker!r} (known: {', '.join(list_attackers())})")
@@ -150,7 +153,10 @@ def check_names(config: dict, source: str = "config") -> None:
             for method in grid["methods"]:
                 method_class = get_method_class(config["methods"][method]["method"])
                 if "+" in attribute and not method_class.supports_multi_attribute:
-                    raise ConfigError(f"{source}: methods.{method}: {method_class.name} cannot unlearn several attributes at once ({attribute!r} in datasets.{dataset}.attributes)")
+                    raise ConfigError(
+                        f"{source}: methods.{method}: {method_class.name} cannot unlearn several attributes at once "
+                        f"({attribute!r} in datasets.{dataset}.attributes)"
+                    )
     from attrunlearn_core.config_semantics import check_semantics
 
     check_semantics(config, source)

@@ -5,6 +5,7 @@
 - the splits fit the dataset where its size is known before reading it;
 - every module a model or method names exists in the architecture.
 """
+
 from __future__ import annotations
 
 from attrunlearn_core.errors import ConfigError
@@ -30,6 +31,10 @@ LOADER_LABELS = {
 CIFAR10_IMAGES = 60000
 
 
+def _listed(labels: list[str], shown: int = 12) -> str:
+    return ", ".join(labels[:shown]) + (", ..." if len(labels) > shown else "")
+
+
 def attribute_parts_of(attribute) -> list[str]:
     return list(attribute) if isinstance(attribute, list) else attribute.split("+")
 
@@ -52,7 +57,7 @@ def check_dataset(name: str, spec: dict, source: str) -> None:
     key = f"{source}: datasets.{name}"
     labels = LOADER_LABELS.get(spec["loader"])
     if labels is not None and spec["task"] not in labels:
-        raise ConfigError(f"{key}.task: {spec['task']!r} is not a label of loader {spec['loader']} (it has: {', '.join(labels[:12])}{', ...' if len(labels) > 12 else ''})")
+        raise ConfigError(f"{key}.task: {spec['task']!r} is not a label of loader {spec['loader']} (it has: {_listed(labels)})")
     for attribute in spec["attributes"]:
         parts = attribute_parts_of(attribute)
         shown = "+".join(parts)
@@ -63,7 +68,7 @@ def check_dataset(name: str, spec: dict, source: str) -> None:
             raise ConfigError(f"{key}.attributes: {shown!r} names a label twice")
         unknown = [part for part in parts if labels is not None and part not in labels]
         if unknown:
-            raise ConfigError(f"{key}.attributes: {unknown[0]!r} is not a label of loader {spec['loader']} (it has: {', '.join(labels[:12])}{', ...' if len(labels) > 12 else ''})")
+            raise ConfigError(f"{key}.attributes: {unknown[0]!r} is not a label of loader {spec['loader']} (it has: {_listed(labels)})")
     wanted = sum(spec["splits"].values())
     capacity = dataset_capacity(spec)
     if capacity is not None and wanted > capacity[0]:
@@ -88,7 +93,10 @@ def check_modules(config: dict, source: str) -> None:
     for model in sorted(used_models):
         spec = config["models"][model]
         if spec["split_after"] not in names[spec["arch"]]:
-            raise ConfigError(f"{source}: models.{model}.split_after: {spec['arch']} has no module {spec['split_after']!r} (e.g. {', '.join(sorted(n for n in names[spec['arch']] if '.' not in n))})")
+            raise ConfigError(
+                f"{source}: models.{model}.split_after: {spec['arch']} has no module {spec['split_after']!r} "
+                f"(e.g. {', '.join(sorted(n for n in names[spec['arch']] if '.' not in n))})"
+            )
     for method in config["grid"]["methods"]:
         params = get_method_class(config["methods"][method]["method"]).resolve_params(config["methods"][method].get("params", {}))
         layer = params.get("target_layer")

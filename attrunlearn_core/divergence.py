@@ -3,10 +3,11 @@
 The job that is running (rule and cell) is set once by the workflow step (`set_job`), so a loop only says
 where inside itself it is (epoch, step) and the message still names the cell.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 from attrunlearn_core.errors import DivergenceError
 

@@ -1,4 +1,5 @@
 """Combine fidelity and attacker results of one grid cell into its table row."""
+
 from __future__ import annotations
 
 import math
@@ -27,7 +28,11 @@ def cell_row(cell: Cell, method_name: str, task: str, fidelity: dict, attack: di
     efficacy, chance, given_task = worst["accuracy"], attack["chance"], attack["chance_given_task"]
     half = worst_half["accuracy"] if worst_half else math.nan
     return {
-        "dataset": cell.dataset, "model": cell.model, "attribute": cell.attribute, "method": cell.method, "seed": cell.seed,
+        "dataset": cell.dataset,
+        "model": cell.model,
+        "attribute": cell.attribute,
+        "method": cell.method,
+        "seed": cell.seed,
         "method_name": method_name,
         "task": task,
         "fidelity": fidelity["accuracy"],

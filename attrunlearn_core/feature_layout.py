@@ -7,6 +7,7 @@ classifier (a pure re-layout, so extractor∘classifier is still the unsplit mod
 reads h (attackers, auxiliary heads, decoders) sees one layout. Grad-CAM needs the same view of a
 target layer's output, with the class token dropped so the patch tokens form the image grid.
 """
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """Frozen representations for the attackers: h at the split and the classifier's penultimate features."""
+
 from __future__ import annotations
 
 import torch

@@ -2,6 +2,7 @@
 
 The CAMs come from `pytorch_grad_cam`, computed in batches with each image's own attribute label as target.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,7 +54,7 @@ def _backward_stops_at(model: nn.Module, layer: nn.Module):
         yield
     finally:
         handle.remove()
-        for p, flag in zip(model.parameters(), flags):
+        for p, flag in zip(model.parameters(), flags, strict=True):
             p.requires_grad_(flag)
 
 
@@ -63,8 +64,16 @@ def target_layout(model: nn.Module, target_layer: str, image_size: int) -> str:
     return module_output_layout(model, target_layer, image_size)
 
 
-def compute_cams(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, target_layer: str, cam_method: str = "gradcam",
-                 device: torch.device | str = "cpu", batch_size: int = 256, layout: str | None = None) -> torch.Tensor:
+def compute_cams(
+    model: nn.Module,
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    target_layer: str,
+    cam_method: str = "gradcam",
+    device: torch.device | str = "cpu",
+    batch_size: int = 256,
+    layout: str | None = None,
+) -> torch.Tensor:
     """CAM of class targets[i] for uint8 images[i]: float32 [N, H, W], each map scaled to [0, 1].
 
     The target layer's output is viewed as [N, C, H, W] first (`layout`, found from the model when None):
@@ -137,8 +146,19 @@ def apply_mask(images: torch.Tensor, mask: torch.Tensor, fill: str, mean_colour:
     return torch.where(mask.unsqueeze(1), replacement, images)
 
 
-def mask_images(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, *, target_layer: str, cam_method: str, fraction: float, fill: str,
-                mean_colour: torch.Tensor | None, device: torch.device | str = "cpu", batch_size: int = 256) -> tuple[torch.Tensor, int]:
+def mask_images(
+    model: nn.Module,
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    target_layer: str,
+    cam_method: str,
+    fraction: float,
+    fill: str,
+    mean_colour: torch.Tensor | None,
+    device: torch.device | str = "cpu",
+    batch_size: int = 256,
+) -> tuple[torch.Tensor, int]:
     """Masked copies of uint8 images, batch by batch (never all CAMs in memory), and how many CAMs were flat (all zero)."""
     masked, flat = torch.empty_like(images), 0
     layout = target_layout(model.to(device), target_layer, images.shape[-1])

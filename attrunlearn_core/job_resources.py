@@ -5,6 +5,7 @@ The same numbers serve a local run (Snakemake scales threads down to `--cores`) 
 config asks for more, so a CPU partition accepts every job; a job still uses CUDA when it finds it
 (`device: auto`).
 """
+
 from __future__ import annotations
 
 from attrunlearn_core.errors import ConfigError

@@ -4,11 +4,13 @@ AUM (the paper's eq. 5) is the harmonic mean of (1 - efficacy) and fidelity.
 Its ceiling depends on the attribute's chance level: an attacker on a balanced binary
 attribute is never below ~0.5, so AUM cannot exceed ~0.67 there while a 10-way attribute
 allows ~0.95. The chance-normalised AUM removes that: leakage = (efficacy - floor) /
-(1 - floor), where the floor is the larger of the attribute's chance and its chance given the task (what
-an attacker reads from any model that keeps the task when z and y are dependent), and utility = (fidelity - task_chance) / (1 - task_chance), both clipped to
-[0, 1], and cn-AUM = harmonic_mean(1 - leakage, utility). It is 1 for a model at full task
-accuracy whose attribute an attacker recovers only at chance, and 0 if either fails fully.
+(1 - floor), where the floor is the larger of the attribute's chance and its chance given the task
+(what an attacker reads from any model that keeps the task when z and y are dependent), and
+utility = (fidelity - task_chance) / (1 - task_chance), both clipped to [0, 1], and
+cn-AUM = harmonic_mean(1 - leakage, utility). It is 1 for a model at full task accuracy whose attribute an
+attacker recovers only at chance, and 0 if either fails fully.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -7,6 +7,7 @@ stage). Parameters the graph reads directly (a ViT's class token, Swin's attenti
 activations: each part reads its own. h is handed on as a feature map [N, C, H, W] whatever the
 family's own layout (see feature_layout.py).
 """
+
 from __future__ import annotations
 
 import logging
@@ -60,15 +61,27 @@ def _build_vit(arch: str, num_classes: int, image_size: int | None, kwargs: dict
     """torchvision's ViT builders fix the patch and depth; construct the class with them overridden."""
     with torch.device("meta"):  # reads the builder's architecture without allocating its weights
         reference = torchvision.models.get_model(arch, weights=None)
-    fixed = {"patch_size": reference.patch_size, "num_layers": len(reference.encoder.layers), "num_heads": reference.encoder.layers[0].num_heads,
-             "hidden_dim": reference.hidden_dim, "mlp_dim": reference.mlp_dim}
+    fixed = {
+        "patch_size": reference.patch_size,
+        "num_layers": len(reference.encoder.layers),
+        "num_heads": reference.encoder.layers[0].num_heads,
+        "hidden_dim": reference.hidden_dim,
+        "mlp_dim": reference.mlp_dim,
+    }
     values = {**fixed, **kwargs, "num_classes": num_classes}
     values.setdefault("image_size", image_size or reference.image_size)
     if "patch_size" not in kwargs:
         values["patch_size"] = _vit_patch(values["image_size"], fixed["patch_size"])
         if values["patch_size"] != fixed["patch_size"]:
-            log.info("%s at %d px: patch %d instead of %d (a %dx%d grid)", arch, values["image_size"], values["patch_size"], fixed["patch_size"],
-                     values["image_size"] // values["patch_size"], values["image_size"] // values["patch_size"])
+            log.info(
+                "%s at %d px: patch %d instead of %d (a %dx%d grid)",
+                arch,
+                values["image_size"],
+                values["patch_size"],
+                fixed["patch_size"],
+                values["image_size"] // values["patch_size"],
+                values["image_size"] // values["patch_size"],
+            )
     if values["image_size"] % values["patch_size"]:
         raise ConfigError(f"kwargs: {arch}: patch_size {values['patch_size']} does not divide image_size {values['image_size']}")
     return VisionTransformer(**values)
@@ -117,8 +130,10 @@ def trace(model: nn.Module) -> fx.GraphModule:
         model.train(was_training)
     code = [re.sub(r"_tensor_constant\d+", "_tensor_constant", graph.python_code("self").src) for graph in graphs]  # numbered per trace
     if code[0] != code[1]:
-        raise ConfigError(f"split_after: {type(model).__name__}'s forward branches on training/eval mode, which a traced split cannot keep"
-                          " (GoogLeNet, Inception: set kwargs: {aux_logits: false})")
+        raise ConfigError(
+            f"split_after: {type(model).__name__}'s forward branches on training/eval mode, which a traced split cannot keep"
+            " (GoogLeNet, Inception: set kwargs: {aux_logits: false})"
+        )
     return fx.GraphModule(model, graphs[1])
 
 
@@ -200,8 +215,9 @@ def module_output_layout(model: nn.Module, module_name: str, image_size: int) ->
     return layout_of(outputs[0].dim(), nodes[last + 1 :])
 
 
-def build_split_model(arch: str, num_classes: int, split_after: str = DEFAULT_SPLIT_AFTER, image_size: int | None = None,
-                      kwargs: dict | None = None) -> SplitModel:
+def build_split_model(
+    arch: str, num_classes: int, split_after: str = DEFAULT_SPLIT_AFTER, image_size: int | None = None, kwargs: dict | None = None
+) -> SplitModel:
     return split_model(build_model(arch, num_classes, image_size, kwargs), split_after, image_size or DEFAULT_IMAGE_SIZE)
 
 

@@ -5,6 +5,7 @@
 prints a Markdown table of mean ± 95 % CI half-width per method; with --readme it replaces the block between
 `<!-- reference:SECTION -->` and `<!-- /reference:SECTION -->` in that file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
-COLUMNS = [("fidelity", "fidelity"), ("efficacy", "efficacy (worst)"), ("aum", "AUM"), ("aum_chance_normalised", "cn-AUM"), ("method_seconds", "method s")]
+COLUMNS = [
+    ("fidelity", "fidelity"),
+    ("efficacy", "efficacy (worst)"),
+    ("aum", "AUM"),
+    ("aum_chance_normalised", "cn-AUM"),
+    ("method_seconds", "method s"),
+]
 
 
 def _cell(row: pd.Series, metric: str) -> str:
@@ -29,15 +36,21 @@ def markdown_table(summary: pd.DataFrame, machine: str) -> str:
     lines = []
     for (dataset, model, attribute), group in summary.groupby(["dataset", "model", "attribute"], sort=False):
         first = group.iloc[0]
-        lines += [f"*{dataset} × {model}, unlearning `{attribute}`: {int(group['n_seeds'].min())} seeds, mean ± 95 % Student-t "
-                  f"half-width; chance {first['chance']:.3f}, chance given the task {first['chance_given_task']:.3f}, task chance "
-                  f"{first['task_chance']:.3f}; {machine}.*", "",
-                  "| method | " + " | ".join(title for _, title in COLUMNS) + " | worst attacker | still climbing |",
-                  "| --- |" + " --- |" * (len(COLUMNS) + 2)]
+        lines += [
+            f"*{dataset} × {model}, unlearning `{attribute}`: {int(group['n_seeds'].min())} seeds, mean ± 95 % Student-t "
+            f"half-width; chance {first['chance']:.3f}, chance given the task {first['chance_given_task']:.3f}, task chance "
+            f"{first['task_chance']:.3f}; {machine}.*",
+            "",
+            "| method | " + " | ".join(title for _, title in COLUMNS) + " | worst attacker | still climbing |",
+            "| --- |" + " --- |" * (len(COLUMNS) + 2),
+        ]
         for _, row in group.iterrows():
             name = f"{row['method']} (baseline-1)" if row["method_name"] == "original" else row["method"]
-            lines.append(f"| {name} | " + " | ".join(_cell(row, metric) for metric, _ in COLUMNS)
-                         + f" | {row['efficacy_attacker']} | {'yes' if row['efficacy_still_climbing'] else 'no'} |")
+            lines.append(
+                f"| {name} | "
+                + " | ".join(_cell(row, metric) for metric, _ in COLUMNS)
+                + f" | {row['efficacy_attacker']} | {'yes' if row['efficacy_still_climbing'] else 'no'} |"
+            )
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

@@ -1,10 +1,11 @@
 """Run a workflow step with its log file, turning user-facing errors into one line and exit 1."""
+
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from attrunlearn_core.errors import AttrUnlearnError
 

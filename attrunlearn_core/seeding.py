@@ -1,4 +1,5 @@
 """Every random choice flows from the config's seed through these helpers."""
+
 from __future__ import annotations
 
 import hashlib

@@ -7,10 +7,12 @@ refused (here, with one line). Linux: processes are read from /proc.
 
     python -m attrunlearn_core.stale_lock [workdir]
 """
+
 from __future__ import annotations
 
 import os
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 from attrunlearn_core.errors import AttrUnlearnError
@@ -25,7 +27,7 @@ def _argv(pid: int) -> list[str]:
 
 def _is_snakemake(argv: list[str]) -> bool:
     names = [os.path.basename(arg) for arg in argv[:3]]
-    return "snakemake" in names or any(a == "-m" and b == "snakemake" for a, b in zip(argv, argv[1:]))
+    return "snakemake" in names or any(a == "-m" and b == "snakemake" for a, b in pairwise(argv))
 
 
 def _workdir_of(pid: int, argv: list[str]) -> Path | None:
@@ -63,7 +65,9 @@ def clear_stale_lock(workdir: str | os.PathLike) -> bool:
         return False
     alive = live_snakemake_pids(workdir)
     if alive:
-        raise AttrUnlearnError(f"{locks}: another snakemake run (pid {alive[0]}) is working in {Path(workdir).resolve()}; wait for it to finish or stop it first")
+        raise AttrUnlearnError(
+            f"{locks}: another snakemake run (pid {alive[0]}) is working in {Path(workdir).resolve()}; wait for it to finish or stop it first"
+        )
     for lock in held:
         lock.unlink(missing_ok=True)
     return True

@@ -1,4 +1,5 @@
 """Intervals for the tables: Student-t over seeds for means, Wilson for one attacker's test accuracy."""
+
 from __future__ import annotations
 
 import math

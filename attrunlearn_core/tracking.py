@@ -4,6 +4,7 @@
 Re-running is idempotent: the parent is found by its `grid` tag and kept; a cell run is keyed by its cell_id
 tag and a hash of its logged content and parent; an unchanged cell is left alone, a changed one replaces its run.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -66,15 +67,18 @@ def _experiment_id(client: MlflowClient, name: str, artifact_root: Path) -> str:
         return client.create_experiment(name, artifact_location=location)
     if experiment.artifact_location != location:
         # A run's artifacts go where its experiment says; sharing one would put this grid's files in another grid's folder.
-        raise ConfigError(f"mlflow.experiment: experiment {name!r} keeps its artifacts in {experiment.artifact_location}, not in this grid's "
-                          f"{location}; give this grid its own mlflow.experiment (or delete the MLflow store)")
+        raise ConfigError(
+            f"mlflow.experiment: experiment {name!r} keeps its artifacts in {experiment.artifact_location}, not in this grid's "
+            f"{location}; give this grid its own mlflow.experiment (or delete the MLflow store)"
+        )
     return experiment.experiment_id
 
 
 def grid_run_id(client: MlflowClient, experiment_id: str, grid: GridInfo) -> str:
     """The grid's parent run: found by its tags (created the first time), with provenance tags brought up to date."""
-    runs = client.search_runs([experiment_id], filter_string=f"tags.kind = 'grid' and tags.grid = '{grid.name}'", max_results=50000,
-                              order_by=["attributes.start_time ASC"])
+    runs = client.search_runs(
+        [experiment_id], filter_string=f"tags.kind = 'grid' and tags.grid = '{grid.name}'", max_results=50000, order_by=["attributes.start_time ASC"]
+    )
     if runs:
         run_id = runs[0].info.run_id
         for extra in runs[1:]:
@@ -117,13 +121,21 @@ def log_cell_runs(tracking_uri: str, experiment: str, artifact_root: Path, cells
         for run in runs:
             client.delete_run(run.info.run_id)
         tags = {axis: str(row[axis]) for axis in AXES} | {
-            "kind": "cell", "grid": grid.name, PARENT_ID_TAG: parent, "cell_id": row["cell_id"], "content_hash": content,
+            "kind": "cell",
+            "grid": grid.name,
+            PARENT_ID_TAG: parent,
+            "cell_id": row["cell_id"],
+            "content_hash": content,
             "method_name": row.get("method_name", ""),
         }
         if row.get("dataset") in grid.data_digests:
             tags["data_digest"] = grid.data_digests[row["dataset"]]
         run = client.create_run(experiment_id, run_name=row["cell_id"].replace("/", " | "), tags=tags)
-        metrics = [Metric(k, float(v), 0, 0) for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "seed" and not math.isnan(v)]
+        metrics = [
+            Metric(k, float(v), 0, 0)
+            for k, v in row.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "seed" and not math.isnan(v)
+        ]
         params = [Param(k, str(v)[:6000]) for k, v in sorted(cell["params"].items())]
         client.log_batch(run.info.run_id, metrics=metrics, params=params, tags=[RunTag("task", str(row.get("task", "")))])
         for path in artifacts:

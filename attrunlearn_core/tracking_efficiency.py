@@ -6,6 +6,7 @@ a run is keyed by its efficiency_id tag and a hash of its content and parent; an
 run, a changed one replaces it. Cell runs (keyed by cell_id) are never touched. Call it only where no other step
 writes to the same sqlite store at the same time (the log_efficiency rule runs after aggregate).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,12 +48,17 @@ def log_efficiency_runs(tracking_uri: str, experiment: str, artifact_root: Path,
             continue
         for run in runs:
             client.delete_run(run.info.run_id)
-        tags = {"kind": "efficiency", "grid": grid, PARENT_ID_TAG: parent, "efficiency_id": key, "content_hash": content} | {c: str(row[c]) for c in TAG_COLUMNS if row.get(c) is not None}
+        tags = {"kind": "efficiency", "grid": grid, PARENT_ID_TAG: parent, "efficiency_id": key, "content_hash": content} | {
+            c: str(row[c]) for c in TAG_COLUMNS if row.get(c) is not None
+        }
         run = client.create_run(experiment_id, run_name=key.replace("/", " | "), tags=tags)
-        metrics = [Metric(k, float(v), 0, 0) for k, v in row.items()
-                   if isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(float(v))]
+        metrics = [
+            Metric(k, float(v), 0, 0) for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(float(v))
+        ]
         params = [Param(k, str(row[k])) for k in ("image_size", "batch_size", "steps_per_epoch", "timed_epochs") if row.get(k) is not None]
-        client.log_batch(run.info.run_id, metrics=metrics, params=params, tags=[RunTag("mlflow.note.content", "Unlearning efficiency (paper Table 2)")])
+        client.log_batch(
+            run.info.run_id, metrics=metrics, params=params, tags=[RunTag("mlflow.note.content", "Unlearning efficiency (paper Table 2)")]
+        )
         client.log_artifact(run.info.run_id, str(table_path))
         client.set_terminated(run.info.run_id)
         run_ids[key] = run.info.run_id

@@ -1,4 +1,5 @@
 """Plain supervised training and evaluation of a classifier on uint8 image tensors."""
+
 from __future__ import annotations
 
 import logging
@@ -29,7 +30,7 @@ class TrainingRecipe:
     hflip: bool = True
 
     @classmethod
-    def from_config(cls, values: dict) -> "TrainingRecipe":
+    def from_config(cls, values: dict) -> TrainingRecipe:
         return cls(**values)
 
 
@@ -104,7 +105,9 @@ def fit_classifier(model, images, targets, recipe: TrainingRecipe, generator, de
     start = 0
     if resume_path is not None and Path(resume_path).exists():
         try:
-            state = load_artifact(resume_path, "training resume state", keys=("model_state", "optimizer", "scheduler", "generator", "epoch", "config"))
+            state = load_artifact(
+                resume_path, "training resume state", keys=("model_state", "optimizer", "scheduler", "generator", "epoch", "config")
+            )
         except ArtifactError as error:
             log.warning("%s; training starts at epoch 1", str(error).removesuffix(ADVICE))
             state = {}
@@ -124,6 +127,15 @@ def fit_classifier(model, images, targets, recipe: TrainingRecipe, generator, de
             raise
         log.info("epoch %d/%d loss %.4f", epoch + 1, recipe.epochs, loss)
         if resume_path is not None:
-            save_torch({"model_state": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "epoch": epoch + 1,
-                        "generator": generator.get_state(), "config": config}, resume_path)
+            save_torch(
+                {
+                    "model_state": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "epoch": epoch + 1,
+                    "generator": generator.get_state(),
+                    "config": config,
+                },
+                resume_path,
+            )
     return model, optimizer

@@ -1,4 +1,5 @@
 """Bring your own model: a user's torchvision state dict checked against the config's architecture and task."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,6 +32,8 @@ def load_user_weights(model: nn.Module, state: dict, path: str | Path, arch: str
         raise AttrUnlearnError(f"{path}: not a {arch} state dict: {'; '.join(parts)}")
     for key, value in expected.items():
         if state[key].shape != value.shape:
-            raise AttrUnlearnError(f"{path}: not a {arch} state dict for this config: {key} is {tuple(state[key].shape)}, {arch} here has {tuple(value.shape)}")
+            raise AttrUnlearnError(
+                f"{path}: not a {arch} state dict for this config: {key} is {tuple(state[key].shape)}, {arch} here has {tuple(value.shape)}"
+            )
     model.load_state_dict(state)
     return model

@@ -8,6 +8,7 @@ that the training steps never make the host wait on the GPU (sync check), then t
 (attrunlearn_core/pipeline/benchmark_efficiency.py, every mode in a fresh process). Writes
 efficiency.parquet, efficiency.csv, efficiency.json, sync_check.json and the log to --out.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,10 @@ import yaml
 STARTED = time.perf_counter()
 SPLITS = {"train": 50000, "test": 5000, "attacker_train": 3000, "attacker_test": 2000}  # all 60,000 CIFAR-10 images
 PAPER_TABLE_2 = {  # Guo et al., Table 2 (RTX 3080): seconds per epoch end-to-end / local, memory (MB) end-to-end / local
-    "resnet18": (32.297, 24.265, 281.01, 231.49), "resnet34": (45.580, 34.308, 416.03, 327.49), "resnet50": (63.632, 44.790, 546.17, 438.87)}
+    "resnet18": (32.297, 24.265, 281.01, 231.49),
+    "resnet34": (45.580, 34.308, 416.03, 327.49),
+    "resnet50": (63.632, 44.790, 546.17, 438.87),
+}
 
 
 def say(message: str) -> None:
@@ -40,8 +44,14 @@ def benchmark_config(args) -> dict:
     config["models"] = {name: config["models"][name] for name in args.models}
     config["device"] = args.device
     config["training"]["batch_size"] = args.batch_size or config["training"]["batch_size"]
-    config["benchmark"] = {"dataset": "cifar10", "models": list(args.models), "epochs": args.epochs, "warmup_steps": args.warmup_steps,
-                           "max_steps": args.max_steps, "method": "detachment_local"}
+    config["benchmark"] = {
+        "dataset": "cifar10",
+        "models": list(args.models),
+        "epochs": args.epochs,
+        "warmup_steps": args.warmup_steps,
+        "max_steps": args.max_steps,
+        "method": "detachment_local",
+    }
     return config
 
 
@@ -72,8 +82,11 @@ def sync_check(config: dict, prepared_path: Path, out: Path) -> dict:
     prepared = PreparedDataset.load(prepared_path)
     device = torch.device("cuda")
     report = {}
-    for mode, params in [("end_to_end", {"mode": "end_to_end"}), ("local_overlapped", {"mode": "local", "probe_steps": 0}),
-                         ("local_sequential", {"mode": "local", "concurrent": False})]:
+    for mode, params in [
+        ("end_to_end", {"mode": "end_to_end"}),
+        ("local_overlapped", {"mode": "local", "probe_steps": 0}),
+        ("local_sequential", {"mode": "local", "concurrent": False}),
+    ]:
         generator = seed_everything(0)
         model = build_split_model("resnet18", 2, "layer2")
         context = UnlearningContext(prepared, "living", "class", TrainingRecipe(epochs=1, batch_size=128), device, generator, 0)
@@ -92,10 +105,16 @@ def sync_check(config: dict, prepared_path: Path, out: Path) -> dict:
                     torch.cuda.set_sync_debug_mode("default")
             syncs = [str(w.message).splitlines()[0] for w in caught if "synchroniz" in str(w.message).lower()]
             counts[steps] = {"syncs": len(syncs), "kinds": sorted(set(syncs))}
-        report[mode] = {"syncs_4_steps": counts[4]["syncs"], "syncs_12_steps": counts[12]["syncs"],
-                        "syncs_per_step": (counts[12]["syncs"] - counts[4]["syncs"]) / 8, "kinds": counts[12]["kinds"]}
-        say(f"sync check {mode}: {counts[4]['syncs']} syncs in a 4-step epoch, {counts[12]['syncs']} in a 12-step one"
-            f" ({report[mode]['syncs_per_step']:.2f} per step); {report[mode]['kinds']}")
+        report[mode] = {
+            "syncs_4_steps": counts[4]["syncs"],
+            "syncs_12_steps": counts[12]["syncs"],
+            "syncs_per_step": (counts[12]["syncs"] - counts[4]["syncs"]) / 8,
+            "kinds": counts[12]["kinds"],
+        }
+        say(
+            f"sync check {mode}: {counts[4]['syncs']} syncs in a 4-step epoch, {counts[12]['syncs']} in a 12-step one"
+            f" ({report[mode]['syncs_per_step']:.2f} per step); {report[mode]['kinds']}"
+        )
     (out / "sync_check.json").write_text(json.dumps(report, indent=2))
     return report
 
@@ -108,16 +127,24 @@ def summarise(rows: list[dict], full_steps: int) -> None:
         scale = full_steps / row["steps_per_epoch"]  # seconds per capped epoch -> per full epoch
         paper = PAPER_TABLE_2.get(row["model"])
         say(f"{row['model']} on {row['device']}: {row['steps_per_epoch']} steps/epoch timed (full epoch {full_steps} steps: x{scale:.2f})")
-        say(f"  latency per full epoch: end_to_end {num(row['latency_end_to_end'], '.2f', scale)}s, local {num(row['latency_local'], '.2f', scale)}s "
+        say(
+            f"  latency per full epoch: end_to_end {num(row['latency_end_to_end'], '.2f', scale)}s, local {num(row['latency_local'], '.2f', scale)}s "
             f"(schedule {row['local_schedule']}; overlapped {num(row['latency_local_overlapped'], '.2f', scale)}s, sequential "
-            f"{num(row['latency_local_sequential'], '.2f', scale)}s), fine-tune {num(row['latency_fine_tune'], '.2f', scale)}s")
-        say(f"  speedup {num(row['speedup'])}x (overlap alone {num(row['speedup_from_overlap'])}x, ceiling {num(row['speedup_ceiling'])}x), "
-            f"overhead vs fine-tune: end_to_end {num(row['overhead_end_to_end'])}, local {num(row['overhead_local'])}")
-        say(f"  peak memory MB: end_to_end {num(row['peak_memory_end_to_end_mb'], '.0f')}, local {num(row['peak_memory_local_mb'], '.0f')} "
-            f"(ratio {num(row['memory_ratio'])}); training memory ratio {num(row['training_memory_ratio'])}")
+            f"{num(row['latency_local_sequential'], '.2f', scale)}s), fine-tune {num(row['latency_fine_tune'], '.2f', scale)}s"
+        )
+        say(
+            f"  speedup {num(row['speedup'])}x (overlap alone {num(row['speedup_from_overlap'])}x, ceiling {num(row['speedup_ceiling'])}x), "
+            f"overhead vs fine-tune: end_to_end {num(row['overhead_end_to_end'])}, local {num(row['overhead_local'])}"
+        )
+        say(
+            f"  peak memory MB: end_to_end {num(row['peak_memory_end_to_end_mb'], '.0f')}, local {num(row['peak_memory_local_mb'], '.0f')} "
+            f"(ratio {num(row['memory_ratio'])}); training memory ratio {num(row['training_memory_ratio'])}"
+        )
         if paper:
-            say(f"  paper (RTX 3080): {paper[0]}s -> {paper[1]}s ({paper[0] / paper[1]:.3f}x), memory {paper[2]} -> {paper[3]} MB "
-                f"(ratio {paper[3] / paper[2]:.3f})")
+            say(
+                f"  paper (RTX 3080): {paper[0]}s -> {paper[1]}s ({paper[0] / paper[1]:.3f}x), memory {paper[2]} -> {paper[3]} MB "
+                f"(ratio {paper[3] / paper[2]:.3f})"
+            )
 
 
 def main(argv: list[str]) -> int:
@@ -143,13 +170,17 @@ def main(argv: list[str]) -> int:
     from attrunlearn_core.errors import AttrUnlearnError
     from attrunlearn_core.pipeline.benchmark_efficiency import benchmark_efficiency, write_efficiency_table
 
-    say(f"torch {torch.__version__}, CUDA {torch.version.cuda}, device: "
-        f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu'}; models {args.models}")
+    say(
+        f"torch {torch.__version__}, CUDA {torch.version.cuda}, device: "
+        f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu'}; models {args.models}"
+    )
     config = benchmark_config(args)
     full_steps = -(-config["datasets"]["cifar10"]["splits"]["train"] // config["training"]["batch_size"])
     if args.max_steps and args.max_steps < full_steps:
-        say(f"NOTE: epochs capped at {args.max_steps} of {full_steps} steps (--max-steps); latency_* columns are per capped epoch, "
-            f"the summary below scales them to a full epoch; ratios are unaffected")
+        say(
+            f"NOTE: epochs capped at {args.max_steps} of {full_steps} steps (--max-steps); latency_* columns are per capped epoch, "
+            f"the summary below scales them to a full epoch; ratios are unaffected"
+        )
     cache = args.data.parent / f"cifar10-32-{'all' if not args.subsample else args.subsample}.pt"
     prepared = prepare(config, cache)
     if torch.cuda.is_available() and not args.skip_sync_check:
@@ -164,8 +195,12 @@ def main(argv: list[str]) -> int:
             say(f"SKIPPED {model}: {args.budget_s:.0f}s of the time budget used (--budget-s)")
             continue
         try:
-            rows += benchmark_efficiency({**config, "benchmark": {**config["benchmark"], "models": [model]}}, prepared,
-                                         args.out / f"efficiency_{model}.parquet", threads=os.cpu_count() or 1)
+            rows += benchmark_efficiency(
+                {**config, "benchmark": {**config["benchmark"], "models": [model]}},
+                prepared,
+                args.out / f"efficiency_{model}.parquet",
+                threads=os.cpu_count() or 1,
+            )
         except AttrUnlearnError as error:
             say(f"FAILED {model}: {error}")
             continue

@@ -10,11 +10,6 @@ rule aggregate:
         method_metrics=grid_path("tables/method_metrics.parquet"),
         summary=grid_path("tables/summary.parquet"),
         attack_summary=grid_path("tables/attack_summary.parquet"),
-    params:
-        cells=CELLS,
-        datasets=config["grid"]["datasets"],
-        artifact_root=grid_path("mlflow-artifacts"),
-        artifacts=lambda w: CELL_ARTIFACTS,
     log:
         grid_path("logs/aggregate.log"),
     conda:
@@ -22,5 +17,10 @@ rule aggregate:
     threads: job_threads("aggregate")
     resources:
         **job_resources("aggregate"),
+    params:
+        cells=CELLS,
+        datasets=config["grid"]["datasets"],
+        artifact_root=grid_path("mlflow-artifacts"),
+        artifacts=lambda w: CELL_ARTIFACTS,
     script:
         "../workflow_scripts/aggregate_results.py"

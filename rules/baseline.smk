@@ -13,19 +13,19 @@ rule train_baseline:
         data=rules.prepare.output.data,
     output:
         model=grid_path("models/{dataset}/{model}/seed{seed}/baseline.pt"),
-    wildcard_constraints:
-        model=_models_matching([name for name in config["models"] if name not in USER_CHECKPOINT_MODELS]),
-    params:
-        spec=lambda w: {"model": config["models"][w.model], "training": training_recipe(config, w.dataset)},
     log:
         grid_path("logs/train_baseline/{dataset}/{model}/seed{seed}.log"),
     benchmark:
         grid_path("benchmarks/train_baseline/{dataset}/{model}/seed{seed}.tsv")
+    wildcard_constraints:
+        model=_models_matching([name for name in config["models"] if name not in USER_CHECKPOINT_MODELS]),
     conda:
         "../environment.yaml"
     threads: job_threads("train_baseline")
     resources:
         **job_resources("train_baseline"),
+    params:
+        spec=lambda w: {"model": config["models"][w.model], "training": training_recipe(config, w.dataset)},
     script:
         "../workflow_scripts/train_baseline.py"
 
@@ -37,16 +37,16 @@ rule import_baseline:
         checkpoint=lambda w: config["models"][w.model]["checkpoint"],
     output:
         model=rules.train_baseline.output.model,
-    wildcard_constraints:
-        model=_models_matching(USER_CHECKPOINT_MODELS),
-    params:
-        spec=lambda w: {"model": config["models"][w.model]},
     log:
         grid_path("logs/import_baseline/{dataset}/{model}/seed{seed}.log"),
+    wildcard_constraints:
+        model=_models_matching(USER_CHECKPOINT_MODELS),
     conda:
         "../environment.yaml"
     threads: job_threads("import_baseline")
     resources:
         **job_resources("import_baseline"),
+    params:
+        spec=lambda w: {"model": config["models"][w.model]},
     script:
         "../workflow_scripts/import_baseline.py"

@@ -36,8 +36,6 @@ if config.get("benchmark"):
             after_aggregate=rules.aggregate.output.cells,
         output:
             runs=RESULTS + "/tables/efficiency.mlflow.json",
-        params:
-            artifact_root=RESULTS + "/mlflow-artifacts",
         log:
             RESULTS + "/logs/log_efficiency.log",
         conda:
@@ -45,6 +43,8 @@ if config.get("benchmark"):
         threads: job_threads("log_efficiency")
         resources:
             **job_resources("log_efficiency"),
+        params:
+            artifact_root=RESULTS + "/mlflow-artifacts",
         script:
             "../workflow_scripts/log_efficiency.py"
 

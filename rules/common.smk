@@ -5,7 +5,17 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from attrunlearn_core.config import SCHEMA_PATH, Cell, attribute_names, check_names, expand_sweep, grid_cells, results_dir, training_recipe, validate_config
+from attrunlearn_core.config import (
+    SCHEMA_PATH,
+    Cell,
+    attribute_names,
+    check_names,
+    expand_sweep,
+    grid_cells,
+    results_dir,
+    training_recipe,
+    validate_config,
+)
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.job_resources import check_resource_rules, rule_resources
 
@@ -62,6 +72,8 @@ CELL_DIR = grid_path("cells/{dataset}/{model}/{attribute}/{method}/seed{seed}")
 def cell_file(name):
     """A file of one grid cell, as a pattern over the cell's wildcards."""
     return f"{CELL_DIR}/{name}"
+
+
 CELLS = grid_cells(config)
 
 

@@ -7,10 +7,6 @@ rule fit_attackers:
     output:
         attacks=cell_file("attacks.json"),
         fidelity=cell_file("fidelity.json"),
-    params:
-        attackers=config["attackers"],
-        task=lambda w: config["datasets"][w.dataset]["task"],
-        device=config["device"],
     log:
         cell_file("fit_attackers.log"),
     benchmark:
@@ -20,6 +16,10 @@ rule fit_attackers:
     threads: job_threads("fit_attackers")
     resources:
         **job_resources("fit_attackers"),
+    params:
+        attackers=config["attackers"],
+        task=lambda w: config["datasets"][w.dataset]["task"],
+        device=config["device"],
     script:
         "../workflow_scripts/fit_attackers.py"
 
@@ -32,9 +32,6 @@ rule evaluate:
         attacks=rules.fit_attackers.output.attacks,
     output:
         metrics=cell_file("metrics.json"),
-    params:
-        method_name=lambda w: config["methods"][w.method]["method"],
-        task=lambda w: config["datasets"][w.dataset]["task"],
     log:
         cell_file("evaluate.log"),
     conda:
@@ -42,5 +39,8 @@ rule evaluate:
     threads: job_threads("evaluate")
     resources:
         **job_resources("evaluate"),
+    params:
+        method_name=lambda w: config["methods"][w.method]["method"],
+        task=lambda w: config["datasets"][w.dataset]["task"],
     script:
         "../workflow_scripts/evaluate_cell.py"

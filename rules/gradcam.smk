@@ -32,19 +32,22 @@ rule train_attribute_model:
         data=RESULTS + "/prepared/{dataset}.pt",
     output:
         model=ATTRIBUTE_MODEL,
-    wildcard_constraints:
-        epochs=r"\d+",
-    params:
-        spec=lambda w: {**{k: v for k, v in config["models"][w.model].items() if k in ("arch", "kwargs")}, "training": training_recipe(config, w.dataset)},
     log:
         RESULTS + "/logs/train_attribute_model/{dataset}/{model}/seed{seed}/{attribute}_epochs{epochs}.log",
     benchmark:
         RESULTS + "/benchmarks/train_attribute_model/{dataset}/{model}/seed{seed}/{attribute}_epochs{epochs}.tsv"
+    wildcard_constraints:
+        epochs=r"\d+",
     conda:
         "../environment.yaml"
     threads: job_threads("train_attribute_model")
     resources:
         **job_resources("train_attribute_model"),
+    params:
+        spec=lambda w: {
+            **{k: v for k, v in config["models"][w.model].items() if k in ("arch", "kwargs")},
+            "training": training_recipe(config, w.dataset),
+        },
     script:
         "../workflow_scripts/train_attribute_model.py"
 
@@ -56,8 +59,6 @@ rule mask_dataset:
         attribute_model=attribute_model,
     output:
         data=MASKED_DATA,
-    params:
-        cam=gradcam_params,
     log:
         RESULTS + "/logs/mask_dataset/{dataset}/{model}/{attribute}/{method}/seed{seed}.log",
     benchmark:
@@ -67,6 +68,8 @@ rule mask_dataset:
     threads: job_threads("mask_dataset")
     resources:
         **job_resources("mask_dataset"),
+    params:
+        cam=gradcam_params,
     script:
         "../workflow_scripts/mask_dataset.py"
 
@@ -77,8 +80,6 @@ rule train_masked_baseline:
         data=MASKED_DATA,
     output:
         model=MASKED_BASELINE,
-    params:
-        spec=lambda w: {"model": config["models"][w.model], "training": training_recipe(config, w.dataset)},
     log:
         RESULTS + "/logs/train_masked_baseline/{dataset}/{model}/{attribute}/{method}/seed{seed}.log",
     benchmark:
@@ -88,6 +89,8 @@ rule train_masked_baseline:
     threads: job_threads("train_masked_baseline")
     resources:
         **job_resources("train_masked_baseline"),
+    params:
+        spec=lambda w: {"model": config["models"][w.model], "training": training_recipe(config, w.dataset)},
     script:
         "../workflow_scripts/train_baseline.py"
 

@@ -2,8 +2,6 @@ rule prepare:
     """Decode, resize and split a dataset once into a uint8 tensor cache."""
     output:
         data=grid_path("prepared/{dataset}.pt"),
-    params:
-        spec=lambda w: {"dataset": config["datasets"][w.dataset], "seed": config["seed"]},
     log:
         grid_path("logs/prepare/{dataset}.log"),
     benchmark:
@@ -13,5 +11,7 @@ rule prepare:
     threads: job_threads("prepare")
     resources:
         **job_resources("prepare"),
+    params:
+        spec=lambda w: {"dataset": config["datasets"][w.dataset], "seed": config["seed"]},
     script:
         "../workflow_scripts/prepare_dataset.py"

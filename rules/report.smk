@@ -9,10 +9,6 @@ rule summary_table_html:
         table=grid_path("tables/summary.parquet"),
     output:
         html=report(grid_path("report/summary.html"), caption="../report/summary_table.rst", category="1 Tables"),
-    params:
-        view="summary",
-        title="Summary: one row per dataset × model × attribute × method",
-        note="Each metric is the mean over seeds with its 95 % t interval in brackets (none with one seed).",
     log:
         grid_path("logs/report/summary_table_html.log"),
     conda:
@@ -20,6 +16,10 @@ rule summary_table_html:
     threads: job_threads("summary_table_html")
     resources:
         **job_resources("summary_table_html"),
+    params:
+        view="summary",
+        title="Summary: one row per dataset × model × attribute × method",
+        note="Each metric is the mean over seeds with its 95 % t interval in brackets (none with one seed).",
     script:
         "../workflow_scripts/html_table.py"
 
@@ -29,10 +29,6 @@ rule cells_table_html:
         table=rules.aggregate.output.cells,
     output:
         html=report(grid_path("report/cells.html"), caption="../report/cells_table.rst", category="1 Tables"),
-    params:
-        view="plain",
-        title="Cells: one row per dataset × model × attribute × method × seed",
-        note="",
     log:
         grid_path("logs/report/cells_table_html.log"),
     conda:
@@ -40,6 +36,10 @@ rule cells_table_html:
     threads: job_threads("cells_table_html")
     resources:
         **job_resources("cells_table_html"),
+    params:
+        view="plain",
+        title="Cells: one row per dataset × model × attribute × method × seed",
+        note="",
     script:
         "../workflow_scripts/html_table.py"
 
@@ -49,10 +49,6 @@ rule attack_summary_table_html:
         table=grid_path("tables/attack_summary.parquet"),
     output:
         html=report(grid_path("report/attack_summary.html"), caption="../report/attack_summary_table.rst", category="1 Tables"),
-    params:
-        view="plain",
-        title="Attackers: one row per dataset × model × attribute × method × site × attacker × pool",
-        note="",
     log:
         grid_path("logs/report/attack_summary_table_html.log"),
     conda:
@@ -60,6 +56,10 @@ rule attack_summary_table_html:
     threads: job_threads("attack_summary_table_html")
     resources:
         **job_resources("attack_summary_table_html"),
+    params:
+        view="plain",
+        title="Attackers: one row per dataset × model × attribute × method × site × attacker × pool",
+        note="",
     script:
         "../workflow_scripts/html_table.py"
 
@@ -74,10 +74,6 @@ if config.get("benchmark"):
             table=rules.benchmark_efficiency.output.table,
         output:
             html=report(grid_path("report/efficiency.html"), caption="../report/efficiency_table.rst", category="6 Efficiency"),
-        params:
-            view="plain",
-            title="Efficiency of detachment: end-to-end against local, per model",
-            note="Seconds per unlearning epoch, speed-ups and peak memory, measured in one run on one machine.",
         log:
             grid_path("logs/report/efficiency_table_html.log"),
         conda:
@@ -85,6 +81,10 @@ if config.get("benchmark"):
         threads: job_threads("efficiency_table_html")
         resources:
             **job_resources("efficiency_table_html"),
+        params:
+            view="plain",
+            title="Efficiency of detachment: end-to-end against local, per model",
+            note="Seconds per unlearning epoch, speed-ups and peak memory, measured in one run on one machine.",
         script:
             "../workflow_scripts/html_table.py"
 
@@ -103,8 +103,6 @@ rule log_grid_tables:
         after_efficiency_runs=EFFICIENCY_RUNS,  # never beside log_efficiency: one sqlite writer at a time
     output:
         run=grid_path("tables/grid.mlflow.json"),
-    params:
-        artifact_root=grid_path("mlflow-artifacts"),
     log:
         grid_path("logs/log_grid_tables.log"),
     conda:
@@ -112,6 +110,8 @@ rule log_grid_tables:
     threads: job_threads("log_grid_tables")
     resources:
         **job_resources("log_grid_tables"),
+    params:
+        artifact_root=grid_path("mlflow-artifacts"),
     script:
         "../workflow_scripts/log_grid_tables.py"
 

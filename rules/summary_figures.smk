@@ -9,9 +9,9 @@ rule trade_off_figure:
         summary=SUMMARY_TABLE,
         attack_summary=ATTACK_SUMMARY_TABLE,
     output:
-        figure=report(grid_path("figures/trade_off_{dataset}.png"), caption="../report/trade_off.rst", category="2 Trade-off", subcategory="{dataset}"),
-    params:
-        figure="trade_off",
+        figure=report(
+            grid_path("figures/trade_off_{dataset}.png"), caption="../report/trade_off.rst", category="2 Trade-off", subcategory="{dataset}"
+        ),
     log:
         grid_path("logs/figures/trade_off_{dataset}.log"),
     conda:
@@ -19,6 +19,8 @@ rule trade_off_figure:
     threads: job_threads("trade_off_figure")
     resources:
         **job_resources("trade_off_figure"),
+    params:
+        figure="trade_off",
     script:
         "../workflow_scripts/summary_figure.py"
 
@@ -29,9 +31,12 @@ rule attacker_accuracy_figure:
         summary=SUMMARY_TABLE,
         attack_summary=ATTACK_SUMMARY_TABLE,
     output:
-        figure=report(grid_path("figures/attacker_accuracy_{dataset}.png"), caption="../report/attacker_accuracy.rst", category="3 Attackers", subcategory="{dataset}"),
-    params:
-        figure="attacker_accuracy",
+        figure=report(
+            grid_path("figures/attacker_accuracy_{dataset}.png"),
+            caption="../report/attacker_accuracy.rst",
+            category="3 Attackers",
+            subcategory="{dataset}",
+        ),
     log:
         grid_path("logs/figures/attacker_accuracy_{dataset}.log"),
     conda:
@@ -39,6 +44,8 @@ rule attacker_accuracy_figure:
     threads: job_threads("attacker_accuracy_figure")
     resources:
         **job_resources("attacker_accuracy_figure"),
+    params:
+        figure="attacker_accuracy",
     script:
         "../workflow_scripts/summary_figure.py"
 
@@ -49,9 +56,9 @@ rule attacker_pool_figure:
         summary=SUMMARY_TABLE,
         attack_summary=ATTACK_SUMMARY_TABLE,
     output:
-        figure=report(grid_path("figures/attacker_pool_{dataset}.png"), caption="../report/attacker_pool.rst", category="3 Attackers", subcategory="{dataset}"),
-    params:
-        figure="attacker_pool",
+        figure=report(
+            grid_path("figures/attacker_pool_{dataset}.png"), caption="../report/attacker_pool.rst", category="3 Attackers", subcategory="{dataset}"
+        ),
     log:
         grid_path("logs/figures/attacker_pool_{dataset}.log"),
     conda:
@@ -59,6 +66,8 @@ rule attacker_pool_figure:
     threads: job_threads("attacker_pool_figure")
     resources:
         **job_resources("attacker_pool_figure"),
+    params:
+        figure="attacker_pool",
     script:
         "../workflow_scripts/summary_figure.py"
 

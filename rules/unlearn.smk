@@ -6,8 +6,6 @@ rule unlearn:
     output:
         model=cell_file("model.pt"),
         report=cell_file("method.json"),
-    params:
-        spec=lambda w: config["methods"][w.method],
     log:
         cell_file("unlearn.log"),
     benchmark:
@@ -17,5 +15,7 @@ rule unlearn:
     threads: job_threads("unlearn")
     resources:
         **job_resources("unlearn"),
+    params:
+        spec=lambda w: config["methods"][w.method],
     script:
         "../workflow_scripts/apply_method.py"

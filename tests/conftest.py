@@ -1,4 +1,5 @@
 """Shared fixtures: a tiny grid on the embedded data that trains in seconds."""
+
 from __future__ import annotations
 
 import copy
@@ -6,7 +7,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 import torch
 import yaml
@@ -28,8 +28,11 @@ TINY_CONFIG = {
     },
     "models": {"resnet18": {"arch": "resnet18", "split_after": "layer2"}},
     "training": {"epochs": 1, "batch_size": 32, "lr": 0.001},
-    "attackers": {"names": ["linear", "mlp", "resnet", "conv", "logreg", "knn"], "sites": ["split", "penultimate"],
-                  "recipe": {"max_epochs": 2, "batch_size": 32, "hidden": 32, "patience": 2, "cv_folds": 2}},
+    "attackers": {
+        "names": ["linear", "mlp", "resnet", "conv", "logreg", "knn"],
+        "sites": ["split", "penultimate"],
+        "recipe": {"max_epochs": 2, "batch_size": 32, "hidden": 32, "patience": 2, "cv_folds": 2},
+    },
     "methods": {"original": {"method": "original"}},
     "grid": {"datasets": ["embedded"], "models": ["resnet18"], "methods": ["original"], "seeds": [0]},
 }

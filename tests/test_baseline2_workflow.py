@@ -1,4 +1,5 @@
 """Baseline-2 through the real workflow: masked dataset, retrained model, tables, MLflow run with the figure."""
+
 import copy
 
 import pyarrow.parquet as pq
@@ -69,9 +70,11 @@ def test_the_figure_is_written_and_attached_to_the_cells_mlflow_run(baseline2_ru
 
 
 def test_grid_methods_differing_only_in_cam_settings_share_the_attribute_model(tmp_path):
-    methods = {"original": {"method": "original"},
-               "b2_30": {"method": "gradcam_retrain", "params": {"attribute_epochs": 2}},
-               "b2_50": {"method": "gradcam_retrain", "params": {"attribute_epochs": 2, "fraction": 0.5, "fill": "blur"}}}
+    methods = {
+        "original": {"method": "original"},
+        "b2_30": {"method": "gradcam_retrain", "params": {"attribute_epochs": 2}},
+        "b2_50": {"method": "gradcam_retrain", "params": {"attribute_epochs": 2, "fraction": 0.5, "fill": "blur"}},
+    }
     config = baseline2_config(methods, ["original", "b2_30", "b2_50"])
     config["datasets"]["embedded"]["attributes"] = ["color", ["color", "background"]]
     result = snakemake(tmp_path, write_config(config, tmp_path / "mixed.yaml"), "-n")

@@ -1,4 +1,5 @@
 """Dataset loaders on small files written in each dataset's real on-disk format."""
+
 from __future__ import annotations
 
 import csv
@@ -46,6 +47,7 @@ def assert_one_line_error(excinfo: pytest.ExceptionInfo, *fragments: str) -> Non
 
 
 # ---------------------------------------------------------------- shared image-file helpers
+
 
 def test_decode_centre_crops_non_square_images_before_resizing(tmp_path):
     image = Image.new("RGB", (30, 10), (255, 0, 0))  # red left and right thirds, green centre square
@@ -104,6 +106,7 @@ def test_registry_returns_these_loaders():
 
 # ---------------------------------------------------------------- CIFAR-10
 
+
 def cifar_color(class_index: int, partition: str) -> tuple[int, int, int]:
     return (20 * class_index + 10, 200 if partition == "train" else 50, 0)
 
@@ -149,8 +152,7 @@ def test_cifar_subset_is_seeded_proportional_and_chosen_before_decoding(tmp_path
     root = write_cifar_folders(tmp_path / "c", {"train": 2, "test": 1})
     decoded = []
     real_decode = image_files.decode_image
-    monkeypatch.setattr(image_files, "decode_image",
-                        lambda data, size, name: decoded.append(name) or real_decode(data, size, name))
+    monkeypatch.setattr(image_files, "decode_image", lambda data, size, name: decoded.append(name) or real_decode(data, size, name))
     first = load_cifar10(root, 8, 10, rng(7), {})
     assert len(decoded) == 10  # only the chosen images are decoded
     again = load_cifar10(root, 8, 10, rng(7), {})
@@ -159,8 +161,7 @@ def test_cifar_subset_is_seeded_proportional_and_chosen_before_decoding(tmp_path
     assert sorted(first.origin.tolist()) == ["test"] * 3 + ["train"] * 7  # 20:10 split kept
     assert torch.equal(first.images, again.images)
     assert first.labels["class"].tolist() == again.labels["class"].tolist()
-    assert (first.labels["class"].tolist(), first.origin.tolist()) != (other.labels["class"].tolist(),
-                                                                       other.origin.tolist())
+    assert (first.labels["class"].tolist(), first.origin.tolist()) != (other.labels["class"].tolist(), other.origin.tolist())
 
 
 def write_cifar_batches(folder: Path, per_batch: int = 3) -> dict[str, np.ndarray]:
@@ -176,8 +177,15 @@ def write_cifar_batches(folder: Path, per_batch: int = 3) -> dict[str, np.ndarra
         planes[:, 1] = b * 10
         planes[:, 2, 0, 1] = 255  # marks row 0, column 1: checks the row-major H, W layout
         with (folder / name).open("wb") as handle:
-            pickle.dump({"batch_label": name, "labels": labels, "data": planes.reshape(per_batch, 3072),
-                         "filenames": [f"{name}_{k}.png" for k in range(per_batch)]}, handle)
+            pickle.dump(
+                {
+                    "batch_label": name,
+                    "labels": labels,
+                    "data": planes.reshape(per_batch, 3072),
+                    "filenames": [f"{name}_{k}.png" for k in range(per_batch)],
+                },
+                handle,
+            )
         written[name] = planes
     return written
 
@@ -195,6 +203,7 @@ def test_cifar_pickled_batches(tmp_path, monkeypatch):
     assert torch.equal(load_cifar10(tmp_path / "cifar-10-batches-py", 32, None, rng(), {}).images, data.images)
     # torchvision reads the same files the same way (its md5 check only knows the official files)
     import torchvision.datasets.cifar
+
     monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *args, **kwargs: True)
     reference = torchvision.datasets.CIFAR10(str(tmp_path), train=True, download=False)
     assert np.array_equal(reference.data, data.images[:15].permute(0, 2, 3, 1).numpy())
@@ -305,7 +314,7 @@ def test_utkface_labels_skipped_names_and_warning(tmp_path, caplog):
     assert data.class_names["race"] == ["White", "Black", "Asian", "Indian", "Others"]
     assert data.origin is None
     expected = sorted(UTK_VALID.values())
-    got = sorted(zip(data.labels["gender"].tolist(), data.labels["race"].tolist(), data.labels["age_group"].tolist()))
+    got = sorted(zip(data.labels["gender"].tolist(), data.labels["race"].tolist(), data.labels["age_group"].tolist(), strict=True))
     assert got == expected
     check_utk_labels(data)
     assert all(v.dtype == np.int64 for v in data.labels.values())
@@ -347,7 +356,8 @@ CELEBA_ATTRIBUTES = (
     "Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee Gray_Hair Heavy_Makeup "
     "High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard Oval_Face Pale_Skin Pointy_Nose "
     "Receding_Hairline Rosy_Cheeks Sideburns Smiling Straight_Hair Wavy_Hair Wearing_Earrings Wearing_Hat "
-    "Wearing_Lipstick Wearing_Necklace Wearing_Necktie Young").split()
+    "Wearing_Lipstick Wearing_Necklace Wearing_Necktie Young"
+).split()
 CELEBA_PARTITIONS = [0, 0, 0, 1, 2, 0]
 
 
@@ -410,8 +420,12 @@ def test_celeba_errors(tmp_path):
 # ---------------------------------------------------------------- FairFace
 
 FAIRFACE_ROWS = {
-    "train": [("20-29", "Male", "East Asian"), ("more than 70", "Female", "Latino_Hispanic"),
-              ("0-2", "Female", "White"), ("50-59", "Male", "Middle Eastern")],
+    "train": [
+        ("20-29", "Male", "East Asian"),
+        ("more than 70", "Female", "Latino_Hispanic"),
+        ("0-2", "Female", "White"),
+        ("50-59", "Male", "Middle Eastern"),
+    ],
     "val": [("3-9", "Male", "Southeast Asian"), ("40-49", "Female", "Black"), ("10-19", "Male", "Indian")],
 }
 

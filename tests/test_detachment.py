@@ -1,4 +1,5 @@
 """Representation detachment: its loss terms, who each gradient reaches, the local pipeline, tiny runs of both modes."""
+
 from __future__ import annotations
 
 import copy
@@ -10,20 +11,28 @@ import torch
 import yaml
 from torch import nn
 
-from conftest import REPO
-
 from attrunlearn_core.datasets.embedded import load_embedded
 from attrunlearn_core.datasets.prepared import prepare
 from attrunlearn_core.detachment.aux_networks import build_auxiliary_networks, reset_attribute_head
 from attrunlearn_core.detachment.local_pipeline import run_local_epoch
-from attrunlearn_core.detachment.losses import (class_mean_gap, club_upper_bound, conditional_class_mean_gap, conditional_mmd, frozen_call,
-                                                 reconstruction_bce, supcon_loss, uniform_kl)
+from attrunlearn_core.detachment.losses import (
+    class_mean_gap,
+    club_upper_bound,
+    conditional_class_mean_gap,
+    conditional_mmd,
+    frozen_call,
+    reconstruction_bce,
+    supcon_loss,
+    uniform_kl,
+)
 from attrunlearn_core.detachment.objective import DetachmentWeights, extractor_loss, fit_attribute_heads
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.methods import UnlearningContext, get_method_class
 from attrunlearn_core.models import build_split_model
 from attrunlearn_core.seeding import seed_everything
 from attrunlearn_core.training import TrainingRecipe
+
+from conftest import REPO
 
 TINY_PARAMS = {"epochs": 1, "warmup_epochs": 1, "batch_size": 32, "head_hidden": 32, "embedding_dim": 16}
 PAPER_OBJECTIVE = yaml.safe_load((REPO / "config.yaml").read_text())["methods"]["detachment_paper"]["params"]
@@ -50,10 +59,11 @@ def parameters_of(module: nn.Module) -> list[torch.Tensor]:
 
 
 def changed(before: list[torch.Tensor], module: nn.Module) -> bool:
-    return any(not torch.equal(a, b) for a, b in zip(before, module.parameters()))
+    return any(not torch.equal(a, b) for a, b in zip(before, module.parameters(), strict=True))
 
 
 # ---------------------------------------------------------------- loss terms
+
 
 def test_supcon_loss_is_lower_when_embeddings_cluster_by_label():
     labels = torch.tensor([0, 0, 1, 1, 2, 2])
@@ -109,6 +119,7 @@ def test_frozen_call_sends_gradient_to_the_input_only():
 
 
 # ---------------------------------------------------------------- who each gradient reaches
+
 
 def aux_for(model, prepared, parts=1):
     with torch.no_grad():
@@ -184,16 +195,29 @@ def test_local_classifier_stage_never_touches_the_extractor(tiny_state):
 
 def test_end_to_end_step_updates_extractor_classifier_and_all_auxiliaries(tiny_state):
     _, state, data, plan = tiny_state
-    parts = {name: parameters_of(module) for name, module in [("extractor", state.model.extractor), ("classifier", state.model.classifier),
-                                                               ("decoder", state.aux.decoder), ("task_head", state.aux.task_head),
-                                                               ("attribute_heads", state.aux.attribute_heads)]}
+    parts = {
+        name: parameters_of(module)
+        for name, module in [
+            ("extractor", state.model.extractor),
+            ("classifier", state.model.classifier),
+            ("decoder", state.aux.decoder),
+            ("task_head", state.aux.task_head),
+            ("attribute_heads", state.aux.attribute_heads),
+        ]
+    }
     state.end_to_end_step(next(data.batches(plan[1])))
-    modules = {"extractor": state.model.extractor, "classifier": state.model.classifier, "decoder": state.aux.decoder,
-               "task_head": state.aux.task_head, "attribute_heads": state.aux.attribute_heads}
+    modules = {
+        "extractor": state.model.extractor,
+        "classifier": state.model.classifier,
+        "decoder": state.aux.decoder,
+        "task_head": state.aux.task_head,
+        "attribute_heads": state.aux.attribute_heads,
+    }
     assert all(changed(parts[name], module) for name, module in modules.items())
 
 
 # ---------------------------------------------------------------- the local pipeline
+
 
 def test_pipelined_local_epoch_gives_exactly_the_sequential_result(prepared):
     results = []
@@ -267,14 +291,22 @@ def test_an_ensemble_of_adversaries_per_part_and_resets_in_turn(prepared):
     reset_attribute_head(aux.attribute_heads[0], optimizer)  # what the third fit does first
     assert changed(first, aux.attribute_heads[0])
     assert all(p not in optimizer.state for p in aux.attribute_heads[0].parameters())
-    assert all(not changed(before, head) for before, head in zip(others, aux.attribute_heads[1:]))
+    assert all(not changed(before, head) for before, head in zip(others, aux.attribute_heads[1:], strict=True))
 
 
 @pytest.mark.parametrize("mode", ["end_to_end", "local"])
 def test_every_lever_on_in_each_mode(prepared, mode):
     model = make_model()
     original = copy.deepcopy(model)
-    params = {**TINY_PARAMS, "mode": mode, "lambda_club": 1.0, "lambda_mmd": 1.0, "mmd_projection": 16, "adversaries": ["conv", "mlp"], "head_reset_steps": 2}
+    params = {
+        **TINY_PARAMS,
+        "mode": mode,
+        "lambda_club": 1.0,
+        "lambda_mmd": 1.0,
+        "mmd_projection": 16,
+        "adversaries": ["conv", "mlp"],
+        "head_reset_steps": 2,
+    }
     result = get_method_class("detachment")(params).unlearn(model, make_context(prepared, "color+background"))
     assert {"attribute_club", "attribute_mmd"} <= set(result.metrics)
     assert all(math.isfinite(v) for v in result.metrics.values())
@@ -283,13 +315,18 @@ def test_every_lever_on_in_each_mode(prepared, mode):
 
 def test_the_papers_objective_is_the_suite_with_every_lever_off(prepared):
     paper = get_method_class("detachment").resolve_params(PAPER_OBJECTIVE)
-    assert paper["lambda_means"] == paper["lambda_club"] == paper["lambda_mmd"] == 0 and paper["adversaries"] == ["conv"] and not paper["head_reset_steps"]
+    assert (
+        paper["lambda_means"] == paper["lambda_club"] == paper["lambda_mmd"] == 0
+        and paper["adversaries"] == ["conv"]
+        and not paper["head_reset_steps"]
+    )
     model = make_model()
     result = get_method_class("detachment")({**PAPER_OBJECTIVE, **TINY_PARAMS}).unlearn(model, make_context(prepared))
     assert "attribute_club" not in result.metrics and "attribute_mmd" not in result.metrics
 
 
 # ---------------------------------------------------------------- the method
+
 
 @pytest.mark.parametrize("mode, given_task", [("end_to_end", False), ("local", False), ("end_to_end", True), ("local", True)])
 def test_tiny_unlearning_run_of_each_mode(prepared, mode, given_task):
@@ -299,8 +336,16 @@ def test_tiny_unlearning_run_of_each_mode(prepared, mode, given_task):
     result = method.unlearn(model, make_context(prepared, "color+background"))
     assert result.model is model and not model.training
     assert changed(parameters_of(original.extractor), model.extractor) and changed(parameters_of(original.classifier), model.classifier)
-    expected = {"reconstruction_bce", "task_head_loss", "attribute_confusion", "attribute_mean_gap", "attribute_information",
-                "attribute_head_accuracy", "task_loss", "epoch_seconds"}
+    expected = {
+        "reconstruction_bce",
+        "task_head_loss",
+        "attribute_confusion",
+        "attribute_mean_gap",
+        "attribute_information",
+        "attribute_head_accuracy",
+        "task_loss",
+        "epoch_seconds",
+    }
     if mode == "local":
         expected |= {"extractor_stage_seconds", "classifier_stage_seconds", "speedup_ceiling", "overlap_fraction"}
     assert expected <= set(result.metrics)
@@ -324,8 +369,16 @@ def test_same_seed_same_unlearned_model(prepared):
     assert all(torch.equal(models[0][k], models[1][k]) for k in models[0])
 
 
-@pytest.mark.parametrize("params, fragment", [({"mode": "pipelined"}, "mode"), ({"epochs": -1}, "epochs"), ({"lambda_q": 1}, "lambda_q"),
-                                             ({"adversaries": ["transformer"]}, "adversaries"), ({"lambda_mmd": -1}, "lambda_mmd")])
+@pytest.mark.parametrize(
+    "params, fragment",
+    [
+        ({"mode": "pipelined"}, "mode"),
+        ({"epochs": -1}, "epochs"),
+        ({"lambda_q": 1}, "lambda_q"),
+        ({"adversaries": ["transformer"]}, "adversaries"),
+        ({"lambda_mmd": -1}, "lambda_mmd"),
+    ],
+)
 def test_bad_parameters_are_one_line_config_errors(params, fragment):
     with pytest.raises(ConfigError) as error:
         get_method_class("detachment")(params)

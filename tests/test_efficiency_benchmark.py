@@ -1,4 +1,5 @@
 """The efficiency benchmark (the paper's Table 2), its MLflow runs and the rules that produce them."""
+
 from __future__ import annotations
 
 import copy
@@ -17,18 +18,18 @@ from PIL import Image
 from attrunlearn_core.datasets.embedded import load_embedded
 from attrunlearn_core.datasets.prepared import prepare
 from attrunlearn_core.detachment.batch_plan import plan_epochs
-from attrunlearn_core.detachment.local_pipeline import SCHEDULES, LocalSchedule, run_local_epoch
+from attrunlearn_core.detachment.local_pipeline import SCHEDULES, LocalSchedule
 from attrunlearn_core.detachment.losses import class_mean_gap, conditional_class_mean_gap, supcon_loss
 from attrunlearn_core.detachment.steps import TrainSplit
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.methods import UnlearningContext, get_method_class
 from attrunlearn_core.models import build_split_model
-from attrunlearn_core.seeding import seed_everything
-from attrunlearn_core.training import TrainingRecipe
 from attrunlearn_core.pipeline.aggregate_results import write_table
 from attrunlearn_core.pipeline.benchmark_efficiency import EFFICIENCY_SCHEMA, MODES, BenchmarkSettings, benchmark_efficiency, efficiency_row
+from attrunlearn_core.seeding import seed_everything
 from attrunlearn_core.tracking import log_cell_runs
 from attrunlearn_core.tracking_efficiency import log_efficiency_runs
+from attrunlearn_core.training import TrainingRecipe
 
 from conftest import REPO, write_config
 
@@ -37,19 +38,24 @@ BENCHMARK = {"dataset": "embedded", "models": ["resnet18"], "epochs": 1, "warmup
 
 @pytest.fixture
 def config(tiny_config):
-    tiny_config["methods"] |= {"detachment_end_to_end": {"method": "detachment", "params": {"mode": "end_to_end", "head_steps": 1}},
-                               "detachment_local": {"method": "detachment", "params": {"mode": "local", "head_steps": 1}}}
+    tiny_config["methods"] |= {
+        "detachment_end_to_end": {"method": "detachment", "params": {"mode": "end_to_end", "head_steps": 1}},
+        "detachment_local": {"method": "detachment", "params": {"mode": "local", "head_steps": 1}},
+    }
     tiny_config["benchmark"] = dict(BENCHMARK, method="detachment_local")
     return tiny_config
 
 
-@pytest.mark.parametrize("change, fragment", [
-    ({"epoch": 2}, "unknown key(s) epoch"),
-    ({"dataset": None}, "benchmark.dataset"),
-    ({"dataset": "cifar"}, "'cifar' is not defined"),
-    ({"models": ["vgg"]}, "'vgg' is not defined"),
-    ({"method": "original"}, "benchmark.method"),
-])
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        ({"epoch": 2}, "unknown key(s) epoch"),
+        ({"dataset": None}, "benchmark.dataset"),
+        ({"dataset": "cifar"}, "'cifar' is not defined"),
+        ({"models": ["vgg"]}, "'vgg' is not defined"),
+        ({"method": "original"}, "benchmark.method"),
+    ],
+)
 def test_benchmark_settings_errors_are_one_line_and_name_the_key(config, change, fragment):
     config["benchmark"].update(change)
     config["benchmark"] = {k: v for k, v in config["benchmark"].items() if v is not None}
@@ -65,15 +71,34 @@ def test_benchmark_params_come_from_the_named_grid_method_then_overrides(config)
 
 
 def measured(latency: float, peak: float, **extra) -> dict:
-    return {"latency": latency, "peak_memory_mb": peak, "training_memory_mb": peak / 2, "device": "cpu (2 threads)", "image_size": 32,
-            "batch_size": 128, "steps_per_epoch": 16, "epoch_seconds": [latency], "memory_measure": "peak_rss", **extra}
+    return {
+        "latency": latency,
+        "peak_memory_mb": peak,
+        "training_memory_mb": peak / 2,
+        "device": "cpu (2 threads)",
+        "image_size": 32,
+        "batch_size": 128,
+        "steps_per_epoch": 16,
+        "epoch_seconds": [latency],
+        "memory_measure": "peak_rss",
+        **extra,
+    }
 
 
 def test_efficiency_row_ratios():
     stages = {"extractor_stage_seconds": 3.0, "classifier_stage_seconds": 1.0}
-    row = efficiency_row("embedded", "resnet18", {"arch": "resnet18", "split_after": "layer2"}, {
-        "fine_tune": measured(2.0, 500), "end_to_end": measured(6.0, 800), "end_to_end_one_thread": measured(9.0, 700),
-        "local_sequential": measured(5.0, 700, **stages), "local": measured(4.0, 600, overlap_fraction=0.9, **stages)})
+    row = efficiency_row(
+        "embedded",
+        "resnet18",
+        {"arch": "resnet18", "split_after": "layer2"},
+        {
+            "fine_tune": measured(2.0, 500),
+            "end_to_end": measured(6.0, 800),
+            "end_to_end_one_thread": measured(9.0, 700),
+            "local_sequential": measured(5.0, 700, **stages),
+            "local": measured(4.0, 600, overlap_fraction=0.9, **stages),
+        },
+    )
     assert row["speedup"] == pytest.approx(1.5) and row["speedup_from_overlap"] == pytest.approx(1.25)
     assert row["memory_ratio"] == pytest.approx(0.75) and row["training_memory_ratio"] == pytest.approx(0.75)
     assert row["overhead_end_to_end"] == pytest.approx(3.0) and row["overhead_local"] == pytest.approx(2.0)
@@ -112,8 +137,12 @@ def test_tiny_benchmark_measures_every_mode_in_its_own_process(config, prepared_
 
 
 def test_efficiency_runs_are_logged_once_and_replaced_when_the_table_changes(tmp_path):
-    row = efficiency_row("embedded", "resnet18", {"arch": "resnet18", "split_after": "layer2"}, {
-        mode: measured(2.0, 500, extractor_stage_seconds=1.0, classifier_stage_seconds=1.0, overlap_fraction=0.5) for mode in MODES})
+    row = efficiency_row(
+        "embedded",
+        "resnet18",
+        {"arch": "resnet18", "split_after": "layer2"},
+        {mode: measured(2.0, 500, extractor_stage_seconds=1.0, classifier_stage_seconds=1.0, overlap_fraction=0.5) for mode in MODES},
+    )
     table = tmp_path / "efficiency.parquet"
     write_table([row], EFFICIENCY_SCHEMA, table)
     uri, root = f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "artifacts"
@@ -140,11 +169,31 @@ def dry_run(tmp_path, config) -> str:
     tmp_path.mkdir(parents=True, exist_ok=True)
     snakefile = tmp_path / "Snakefile"
     rules = ["common", "prepare", "baseline", "unlearn", "evaluate", "figures", "aggregate", "benchmark"]
-    snakefile.write_text("".join(f'include: "{REPO / "rules" / name}.smk"\n' for name in rules)
-                         + "\nrule all:\n    default_target: True\n    input:\n        final_targets(),\n")
+    snakefile.write_text(
+        "".join(f'include: "{REPO / "rules" / name}.smk"\n' for name in rules)
+        + "\nrule all:\n    default_target: True\n    input:\n        final_targets(),\n"
+    )
     env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "-s", str(snakefile), "--directory", str(tmp_path),
-                           "--configfile", str(write_config(config, tmp_path / "config.yaml"))], capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--cores",
+            "1",
+            "-s",
+            str(snakefile),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(write_config(config, tmp_path / "config.yaml")),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
@@ -234,6 +283,7 @@ def test_the_sync_free_loss_forms_equal_the_masked_ones():
 
 # ---------------------------------------------------------------- the GPU benchmark script
 
+
 def tiny_cifar_archive(folder):
     import tarfile
 
@@ -262,12 +312,38 @@ def test_gpu_script_runs_end_to_end_without_the_packages_the_gpu_machine_lacks(t
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name.split('.')[0] in MISSING:\n"
         "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
-        "sys.meta_path.insert(0, Block())\n")
+        "sys.meta_path.insert(0, Block())\n"
+    )
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(blocker), "OUT": str(out), "DATA": str(tiny_cifar_archive(tmp_path)),
-           "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run(["bash", str(REPO / "benchmarks" / "gpu_efficiency.sh"), "--subsample", "32", "--batch-size", "16", "--max-steps", "2", "--warmup-steps", "1",
-                           "--models", "resnet18", "--device", "cpu"], capture_output=True, text=True, env=env, timeout=1800)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(blocker),
+        "OUT": str(out),
+        "DATA": str(tiny_cifar_archive(tmp_path)),
+        "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}",
+    }
+    done = subprocess.run(
+        [
+            "bash",
+            str(REPO / "benchmarks" / "gpu_efficiency.sh"),
+            "--subsample",
+            "32",
+            "--batch-size",
+            "16",
+            "--max-steps",
+            "2",
+            "--warmup-steps",
+            "1",
+            "--models",
+            "resnet18",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+    )
     assert done.returncode == 0, done.stdout[-3000:]
     rows = pq.read_table(out / "efficiency.parquet").to_pylist()
     assert len(rows) == 1 and rows[0]["model"] == "resnet18" and rows[0]["local_schedule"] in SCHEDULES

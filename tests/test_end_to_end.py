@@ -1,4 +1,5 @@
 """A tiny grid through the whole workflow: Parquet tables, MLflow runs, idempotent re-aggregation."""
+
 import pyarrow.parquet as pq
 import pytest
 from mlflow.tracking import MlflowClient

@@ -5,6 +5,7 @@ Unit-level where the code path is a library function; Snakemake runs only on the
 fixtures: one uninterrupted run with many cores, and one run killed with SIGKILL mid-training and run again.
 Each case prints its line (`pytest -s` shows them, prefixed `[battery]`).
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,11 +19,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
 from mlflow.tracking import MlflowClient
+from test_dataset_loaders import CELEBA_ATTRIBUTES, make_tar, write_cifar_batches, write_cifar_folders, write_image
 
 from attrunlearn_core.artifacts import load_artifact
 from attrunlearn_core.atomic import load_torch, save_torch
@@ -39,7 +40,6 @@ from attrunlearn_core.stale_lock import clear_stale_lock, live_snakemake_pids
 from attrunlearn_core.training import TrainingRecipe, fit_classifier
 
 from conftest import REPO, TINY_CONFIG, tiny_embedded_prepared, write_config
-from test_dataset_loaders import CELEBA_ATTRIBUTES, make_tar, write_cifar_batches, write_cifar_folders, write_image
 from workflow import snakemake
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
@@ -65,6 +65,7 @@ def digest(path: Path) -> str:
 
 # ================================================================ config: semantic checks at DAG build
 
+
 def _tiny() -> dict:
     return copy.deepcopy(TINY_CONFIG)
 
@@ -76,6 +77,7 @@ def _set(path: str, value):
         for key in parents:
             node = node[key]
         node[last] = value
+
     return change
 
 
@@ -83,23 +85,42 @@ def _add_gradcam(layer: str):
     def change(config):
         config["methods"]["baseline2"] = {"method": "gradcam_retrain", "params": {"target_layer": layer}}
         config["grid"]["methods"].append("baseline2")
+
     return change
 
 
 def _cifar_too_big(config):
-    config["datasets"]["embedded"] = {"loader": "cifar10", "root": "cifar", "image_size": 32, "task": "living", "attributes": ["class"],
-                                      "splits": {"train": 50000, "test": 10000, "attacker_train": 5000, "attacker_test": 5000}}
+    config["datasets"]["embedded"] = {
+        "loader": "cifar10",
+        "root": "cifar",
+        "image_size": 32,
+        "task": "living",
+        "attributes": ["class"],
+        "splits": {"train": 50000, "test": 10000, "attacker_train": 5000, "attacker_test": 5000},
+    }
 
 
 CONFIG_CASES = {
     "attribute_is_the_task": (_set("datasets.embedded.attributes", ["shape"]), ["datasets.embedded.attributes", "'shape' is the task"]),
-    "joint_attribute_contains_the_task": (_set("datasets.embedded.attributes", [["shape", "color"]]), ["datasets.embedded.attributes", "'shape+color' contains the task"]),
-    "splits_beyond_num_samples": (_set("datasets.embedded.options", {"num_samples": 200}), ["datasets.embedded.splits", "256 images", "options.num_samples allows only 200"]),
+    "joint_attribute_contains_the_task": (
+        _set("datasets.embedded.attributes", [["shape", "color"]]),
+        ["datasets.embedded.attributes", "'shape+color' contains the task"],
+    ),
+    "splits_beyond_num_samples": (
+        _set("datasets.embedded.options", {"num_samples": 200}),
+        ["datasets.embedded.splits", "256 images", "options.num_samples allows only 200"],
+    ),
     "splits_beyond_max_samples": (_set("datasets.embedded.max_samples", 100), ["datasets.embedded.splits", "max_samples allows only 100"]),
     "splits_beyond_cifar10": (_cifar_too_big, ["datasets.embedded.splits", "70000 images", "60000"]),
-    "unknown_attribute_label": (_set("datasets.embedded.attributes", ["colour"]), ["datasets.embedded.attributes", "'colour' is not a label of loader embedded"]),
+    "unknown_attribute_label": (
+        _set("datasets.embedded.attributes", ["colour"]),
+        ["datasets.embedded.attributes", "'colour' is not a label of loader embedded"],
+    ),
     "unknown_task_label": (_set("datasets.embedded.task", "form"), ["datasets.embedded.task", "'form' is not a label"]),
-    "label_twice_in_a_joint_attribute": (_set("datasets.embedded.attributes", [["color", "color"]]), ["datasets.embedded.attributes", "names a label twice"]),
+    "label_twice_in_a_joint_attribute": (
+        _set("datasets.embedded.attributes", [["color", "color"]]),
+        ["datasets.embedded.attributes", "names a label twice"],
+    ),
     "split_after_not_in_the_architecture": (_set("models.resnet18.split_after", "layer9"), ["models.resnet18.split_after", "no module 'layer9'"]),
     "gradcam_target_layer_not_in_the_architecture": (_add_gradcam("layer7"), ["methods.baseline2.params.target_layer", "no module 'layer7'"]),
 }
@@ -127,6 +148,7 @@ def test_config_fault_stops_the_dag_build_with_exit_1_and_writes_nothing(tmp_pat
 
 
 # ================================================================ data: every real format, prepared through prepare_dataset
+
 
 def _prepare(tmp_path: Path, spec: dict) -> tuple[Path, str]:
     config = {"seed": 0, "datasets": {"d": {"image_size": 8, "options": {}, "max_samples": None, **spec}}}
@@ -160,7 +182,9 @@ def test_cifar10_jpeg_tarball_missing_a_test_class(tmp_path):
 
 def test_cifar10_pickled_test_batch_lacking_classes(tmp_path):
     write_cifar_batches(tmp_path / "cifar" / "cifar-10-batches-py", per_batch=3)  # test_batch holds 3 of the 10 classes, all living
-    _, message = _prepare(tmp_path, {"loader": "cifar10", "root": str(tmp_path / "cifar"), "task": "living", "attributes": ["class"], "splits": _splits(18)})
+    _, message = _prepare(
+        tmp_path, {"loader": "cifar10", "root": str(tmp_path / "cifar"), "task": "living", "attributes": ["class"], "splits": _splits(18)}
+    )
     one_line(message, str(tmp_path / "cifar"), "partition 'test'", "class 'non-living' of label 'living'")  # the task is checked first
 
 
@@ -216,8 +240,21 @@ def test_fairface_val_csv_without_one_race(tmp_path):
 def test_a_complete_dataset_logs_counts_per_class_and_partition(tmp_path, caplog):
     root = write_cifar_folders(tmp_path / "cifar", {"train": 2, "test": 1}, ".jpg")
     output = tmp_path / "d.pt"
-    config = {"seed": 0, "datasets": {"d": {"loader": "cifar10", "root": str(root), "image_size": 8, "task": "living", "attributes": ["class"],
-                                            "splits": _splits(30), "options": {}, "max_samples": None}}}
+    config = {
+        "seed": 0,
+        "datasets": {
+            "d": {
+                "loader": "cifar10",
+                "root": str(root),
+                "image_size": 8,
+                "task": "living",
+                "attributes": ["class"],
+                "splits": _splits(30),
+                "options": {},
+                "max_samples": None,
+            }
+        },
+    }
     with caplog.at_level("INFO", logger="attrunlearn_core.pipeline.prepare_dataset"):
         prepare_dataset(config, "d", output)
     assert output.exists()
@@ -226,6 +263,7 @@ def test_a_complete_dataset_logs_counts_per_class_and_partition(tmp_path, caplog
 
 
 # ================================================================ checkpoints, caches and feature files
+
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
@@ -272,7 +310,11 @@ def test_checkpoint_given_as_prepared_cache(checkpoint):
 
 def test_checkpoint_of_another_architecture(checkpoint, tmp_path):
     foreign = tmp_path / "baseline.pt"
-    save_checkpoint(foreign, load_checkpoint(checkpoint)["model"], config={"dataset": "embedded", "model": {"arch": "resnet34", "split_after": "layer2"}, "seed": 0})
+    save_checkpoint(
+        foreign,
+        load_checkpoint(checkpoint)["model"],
+        config={"dataset": "embedded", "model": {"arch": "resnet34", "split_after": "layer2"}, "seed": 0},
+    )
     tiny_embedded_prepared(0).save(tmp_path / "embedded.pt")
     config = validate_config(_tiny())
     cell = Cell("embedded", "resnet18", "color", "original", 0)
@@ -311,8 +353,16 @@ def test_corrupt_resume_state_restarts_training_instead_of_failing(tmp_path, cap
     resume = tmp_path / "baseline.pt.inprogress"
     resume.write_bytes(b"PK\x03\x04 cut short")
     with caplog.at_level("WARNING", logger="attrunlearn_core.training"):
-        fit_classifier(build_split_model("resnet18", 4, "layer2"), prepared.split_images("train"), prepared.split_labels("train", "shape"),
-                       TrainingRecipe(epochs=1, batch_size=32), torch.Generator().manual_seed(0), torch.device("cpu"), resume, {"k": 1})
+        fit_classifier(
+            build_split_model("resnet18", 4, "layer2"),
+            prepared.split_images("train"),
+            prepared.split_labels("train", "shape"),
+            TrainingRecipe(epochs=1, batch_size=32),
+            torch.Generator().manual_seed(0),
+            torch.device("cpu"),
+            resume,
+            {"k": 1},
+        )
     warning = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     one_line(warning[0], str(resume), "truncated or corrupt", "training starts at epoch 1")
     assert load_artifact(resume, "resume state")["epoch"] == 1
@@ -320,10 +370,18 @@ def test_corrupt_resume_state_restarts_training_instead_of_failing(tmp_path, cap
 
 # ================================================================ divergence: every training loop stops on a non-finite loss
 
+
 def _context(prepared, lr: float = 1e-3) -> UnlearningContext:
     generator = torch.Generator().manual_seed(0)
-    return UnlearningContext(prepared=prepared, task="shape", attribute="color", recipe=TrainingRecipe(epochs=1, batch_size=32, lr=lr),
-                             device=torch.device("cpu"), generator=generator, seed=0)
+    return UnlearningContext(
+        prepared=prepared,
+        task="shape",
+        attribute="color",
+        recipe=TrainingRecipe(epochs=1, batch_size=32, lr=lr),
+        device=torch.device("cpu"),
+        generator=generator,
+        seed=0,
+    )
 
 
 def test_baseline_diverging_writes_nothing(tmp_path):
@@ -340,12 +398,20 @@ def test_baseline_diverging_writes_nothing(tmp_path):
     nothing_half_written(tmp_path)
 
 
-@pytest.mark.parametrize("method, params, where", [
-    ("adversarial", {"lr": 1e30, "epochs": 2}, "adversarial epoch"),
-    ("leace", {"lr": 1e30, "classifier_epochs": 3}, "leace classifier refit epoch"),
-    ("instance_unlearning", {"lr": 1e12, "max_steps": 30, "forget_set": "random", "forget_size": 16, "target_forget_accuracy": 0.0}, "instance_unlearning step"),
-    ("detachment", {"lr": 1e30, "epochs": 2, "mode": "end_to_end"}, "detachment"),
-], ids=["adversarial", "leace", "instance_unlearning", "detachment"])
+@pytest.mark.parametrize(
+    "method, params, where",
+    [
+        ("adversarial", {"lr": 1e30, "epochs": 2}, "adversarial epoch"),
+        ("leace", {"lr": 1e30, "classifier_epochs": 3}, "leace classifier refit epoch"),
+        (
+            "instance_unlearning",
+            {"lr": 1e12, "max_steps": 30, "forget_set": "random", "forget_size": 16, "target_forget_accuracy": 0.0},
+            "instance_unlearning step",
+        ),
+        ("detachment", {"lr": 1e30, "epochs": 2, "mode": "end_to_end"}, "detachment"),
+    ],
+    ids=["adversarial", "leace", "instance_unlearning", "detachment"],
+)
 def test_method_diverging_stops_with_the_step(method, params, where):
     prepared = tiny_embedded_prepared(0)
     model = build_split_model("resnet18", 4, "layer2")
@@ -416,7 +482,9 @@ def killed(tmp_path_factory) -> dict:
     workdir = tmp_path_factory.mktemp("killed")
     configfile = write_config(GRID, workdir / "grid.yaml")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    first = subprocess.Popen(make_run_command(workdir, configfile), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    first = subprocess.Popen(
+        make_run_command(workdir, configfile), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
+    )
     epoch_saved = workdir / "results/default/models/embedded/resnet18/seed0/baseline.pt.inprogress"
     deadline = time.monotonic() + 300
     while not epoch_saved.exists() and first.poll() is None and time.monotonic() < deadline:
@@ -429,8 +497,11 @@ def killed(tmp_path_factory) -> dict:
         if not live_snakemake_pids(workdir):
             break
         time.sleep(0.05)
-    state = {"locks": sorted(p.name for p in (workdir / ".snakemake/locks").glob("*.lock")), "concurrent": concurrent,
-             "had_baseline": (workdir / "results/default/models/embedded/resnet18/seed0/baseline.pt").exists()}
+    state = {
+        "locks": sorted(p.name for p in (workdir / ".snakemake/locks").glob("*.lock")),
+        "concurrent": concurrent,
+        "had_baseline": (workdir / "results/default/models/embedded/resnet18/seed0/baseline.pt").exists(),
+    }
     state["rerun"] = _run(workdir, configfile)
     state["workdir"] = workdir
     return state

@@ -1,4 +1,5 @@
 """The summary figures and HTML tables, drawn from synthetic frames in issue 9's table contract."""
+
 from __future__ import annotations
 
 import math
@@ -25,11 +26,26 @@ def summary_frame(n_seeds: int = 3) -> pd.DataFrame:
     for dataset in ("embedded", "cifar10"):
         for attribute, (chance, given_task) in ATTRIBUTES.items():
             for k, (method, method_name) in enumerate(METHODS.items()):
-                row = {"dataset": dataset, "model": "resnet18", "attribute": attribute, "method": method, "method_name": method_name,
-                       "n_seeds": n_seeds, "chance": chance, "chance_given_task": given_task, "task_chance": 0.25,
-                       "efficacy_attacker": "mlp", "efficacy_still_climbing": False}
-                for metric, mean in (("fidelity", 0.80 - 0.02 * k), ("efficacy", 0.95 - 0.2 * k), ("aum", 0.1 + 0.2 * k),
-                                     ("aum_chance_normalised", 0.1 + 0.2 * k), ("method_seconds", 10.0 * k)):
+                row = {
+                    "dataset": dataset,
+                    "model": "resnet18",
+                    "attribute": attribute,
+                    "method": method,
+                    "method_name": method_name,
+                    "n_seeds": n_seeds,
+                    "chance": chance,
+                    "chance_given_task": given_task,
+                    "task_chance": 0.25,
+                    "efficacy_attacker": "mlp",
+                    "efficacy_still_climbing": False,
+                }
+                for metric, mean in (
+                    ("fidelity", 0.80 - 0.02 * k),
+                    ("efficacy", 0.95 - 0.2 * k),
+                    ("aum", 0.1 + 0.2 * k),
+                    ("aum_chance_normalised", 0.1 + 0.2 * k),
+                    ("method_seconds", 10.0 * k),
+                ):
                     half = 0.03 if n_seeds > 1 else math.nan
                     row |= {f"{metric}_mean": mean, f"{metric}_std": half, f"{metric}_ci_low": mean - half, f"{metric}_ci_high": mean + half}
                 rows.append(row)
@@ -46,10 +62,25 @@ def attack_summary_frame(pools=(0.5, 1.0), n_seeds: int = 3) -> pd.DataFrame:
                         for pool in pools:
                             accuracy = 0.9 - 0.2 * k - 0.05 * a - (0.04 if pool == 0.5 else 0.0)
                             ci = 0.02 if n_seeds > 1 else math.nan
-                            rows.append({"dataset": dataset, "model": "resnet18", "attribute": attribute, "method": method, "site": site,
-                                         "attacker": attacker, "pool_fraction": pool, "n_seeds": n_seeds, "accuracy_mean": accuracy,
-                                         "accuracy_std": ci, "accuracy_ci_low": accuracy - ci, "accuracy_ci_high": accuracy + ci,
-                                         "wilson_low": accuracy - 0.01, "wilson_high": accuracy + 0.01, "num_test": 600 * n_seeds})
+                            rows.append(
+                                {
+                                    "dataset": dataset,
+                                    "model": "resnet18",
+                                    "attribute": attribute,
+                                    "method": method,
+                                    "site": site,
+                                    "attacker": attacker,
+                                    "pool_fraction": pool,
+                                    "n_seeds": n_seeds,
+                                    "accuracy_mean": accuracy,
+                                    "accuracy_std": ci,
+                                    "accuracy_ci_low": accuracy - ci,
+                                    "accuracy_ci_high": accuracy + ci,
+                                    "wilson_low": accuracy - 0.01,
+                                    "wilson_high": accuracy + 0.01,
+                                    "num_test": 600 * n_seeds,
+                                }
+                            )
     return pd.DataFrame(rows)
 
 
@@ -96,7 +127,9 @@ def test_attacker_accuracy_bars_per_attacker_and_method_at_the_split_with_the_fu
     ax = figure.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["original (baseline-1)", "detachment_local", "leace"]
     heights = sorted(round(p.get_height(), 6) for p in ax.patches)
-    expected = attacks[(attacks["dataset"] == "embedded") & (attacks["attribute"] == "color") & (attacks["site"] == "split") & (attacks["pool_fraction"] == 1.0)]
+    expected = attacks[
+        (attacks["dataset"] == "embedded") & (attacks["attribute"] == "color") & (attacks["site"] == "split") & (attacks["pool_fraction"] == 1.0)
+    ]
     assert heights == sorted(np.round(100 * expected["accuracy_mean"], 6))
     assert {"attacker: linear", "attacker: mlp", "attacker: resnet", "chance: majority z"} <= set(legend_labels(figure))
     assert "%" in ax.get_ylabel()

@@ -1,4 +1,5 @@
 """Baseline-2's masking: exact fractions, fills, CAMs that follow the attribute label (not the task)."""
+
 from collections import OrderedDict
 
 import pytest
@@ -20,8 +21,14 @@ def quadrant_masks(size: int = SIZE) -> torch.Tensor:
     """bool [4, S, S]: top-left, top-right, bottom-left, bottom-right."""
     half = size // 2
     masks = torch.zeros(4, size, size, dtype=torch.bool)
-    for k, (rows, cols) in enumerate([(slice(0, half), slice(0, half)), (slice(0, half), slice(half, None)),
-                                      (slice(half, None), slice(0, half)), (slice(half, None), slice(half, None))]):
+    for k, (rows, cols) in enumerate(
+        [
+            (slice(0, half), slice(0, half)),
+            (slice(0, half), slice(half, None)),
+            (slice(half, None), slice(0, half)),
+            (slice(half, None), slice(half, None)),
+        ]
+    ):
         masks[k, rows, cols] = True
     return masks
 
@@ -61,7 +68,7 @@ def test_mask_covers_exactly_the_fraction_of_highest_cam_pixels(fraction):
     mask = top_fraction_mask(cams, fraction)
     assert mask.shape == cams.shape
     assert mask.flatten(1).sum(1).tolist() == [round(fraction * 120)] * 6
-    for cam, chosen in zip(cams, mask):
+    for cam, chosen in zip(cams, mask, strict=True):
         if chosen.any() and (~chosen).any():
             assert cam[chosen].min() > cam[~chosen].max()
 
@@ -104,7 +111,7 @@ def test_cam_of_class_k_lights_up_quadrant_k():
     cams = compute_cams(quadrant_model(), images, targets, "features", "gradcam", batch_size=3)
     assert cams.shape == (8, SIZE, SIZE)
     quadrants = quadrant_masks()
-    for cam, target in zip(cams, targets):
+    for cam, target in zip(cams, targets, strict=True):
         assert cam[quadrants[target]].min() > 0 and cam[~quadrants[target]].max() == 0
 
 
@@ -138,8 +145,14 @@ def _prepared(generator: torch.Generator) -> PreparedDataset:
     task = (attribute + 1 + torch.randint(0, 3, (n,), generator=generator)) % 4  # never equal to the attribute
     order = torch.randperm(n, generator=generator)
     splits = {"train": order[:16], "test": order[16:26], "attacker_train": order[26:34], "attacker_test": order[34:]}
-    return PreparedDataset(images=random_images(n, generator), labels={"task": task, "attr": attribute}, num_classes={"task": 4, "attr": 4},
-                           splits=splits, class_names={}, meta={"dataset": "toy"})
+    return PreparedDataset(
+        images=random_images(n, generator),
+        labels={"task": task, "attr": attribute},
+        num_classes={"task": 4, "attr": 4},
+        splits=splits,
+        class_names={},
+        meta={"dataset": "toy"},
+    )
 
 
 def test_mask_dataset_removes_the_attribute_region_not_the_task_region(tmp_path):
@@ -170,8 +183,16 @@ def test_masking_params_default_to_the_split_point_and_baseline_epochs(tiny_conf
     assert params["fill"] == "blur" and params["fraction"] == 0.3
 
 
-@pytest.mark.parametrize("bad, key", [({"cam": "gradcamm"}, "cam"), ({"fill": "noise"}, "fill"), ({"fraction": 1.5}, "fraction"),
-                                      ({"attribute_epochs": 0}, "attribute_epochs"), ({"masked": 0.3}, "masked")])
+@pytest.mark.parametrize(
+    "bad, key",
+    [
+        ({"cam": "gradcamm"}, "cam"),
+        ({"fill": "noise"}, "fill"),
+        ({"fraction": 1.5}, "fraction"),
+        ({"attribute_epochs": 0}, "attribute_epochs"),
+        ({"masked": 0.3}, "masked"),
+    ],
+)
 def test_bad_parameters_fail_config_validation_in_one_line(tiny_config, bad, key):
     tiny_config["methods"]["b2"] = {"method": "gradcam_retrain", "params": bad}
     with pytest.raises(ConfigError) as error:

@@ -1,4 +1,5 @@
 """Two tiny grids run one after the other: each keeps its own results folder, MLflow parent run and report."""
+
 from __future__ import annotations
 
 import base64
@@ -25,8 +26,10 @@ def grid_a() -> dict:
     config["name"] = "a"
     config["datasets"]["embedded"]["attributes"] = ["color"]
     config["attackers"].update(names=["linear", "mlp"], sites=["split"])
-    config["methods"] = {"original": {"method": "original"},
-                         "detachment_local": {"method": "detachment", "params": {"mode": "local", "epochs": 1, "head_steps": 1}}}
+    config["methods"] = {
+        "original": {"method": "original"},
+        "detachment_local": {"method": "detachment", "params": {"mode": "local", "epochs": 1, "head_steps": 1}},
+    }
     config["grid"]["methods"] = list(config["methods"])
     return config
 
@@ -91,8 +94,15 @@ def test_the_report_holds_every_table_and_figure_with_its_caption(two_grids):
     assert result.returncode == 0, result.stderr[-3000:]
     html = (workdir / "results/a/report.html").read_text()
     results = {record["name"]: record for record in report_results(html).values()}
-    assert set(results) == {"summary.html", "cells.html", "attack_summary.html", "trade_off_embedded.png",
-                            "attacker_accuracy_embedded.png", "attacker_pool_embedded.png", RECOVERY}
+    assert set(results) == {
+        "summary.html",
+        "cells.html",
+        "attack_summary.html",
+        "trade_off_embedded.png",
+        "attacker_accuracy_embedded.png",
+        "attacker_pool_embedded.png",
+        RECOVERY,
+    }
     for name, record in results.items():
         payload = base64.b64decode(record["data_uri"].split(",", 1)[1])
         assert payload[:4] == b"\x89PNG" if name.endswith(".png") else payload.startswith(b"<!doctype html>")
@@ -101,7 +111,7 @@ def test_the_report_holds_every_table_and_figure_with_its_caption(two_grids):
     assert "chance given the task" in results["trade_off_embedded.png"]["caption"]
     summary = base64.b64decode(results["summary.html"]["data_uri"].split(",", 1)[1]).decode()
     assert all(f">{method}<" in summary for method in ("original", "detachment_local"))
-    categories = html[html.index("var categories"):html.index("var categories") + 3000]
+    categories = html[html.index("var categories") : html.index("var categories") + 3000]
     assert all(c in categories for c in ("1 Tables", "2 Trade-off", "3 Attackers", "5 Image recovery"))
     front_page = json.loads(re.search(r"var workflow_desc = (\".*?\");\n", html, re.S).group(1))
     assert "Attribute unlearning benchmark, grid" in front_page and "embedded" in front_page and "detachment_local" in front_page

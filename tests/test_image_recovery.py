@@ -1,4 +1,5 @@
 """Image recovery (the paper's Fig. 4): attacker-side decoders from h, the figure, the step's outputs."""
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,10 @@ def test_an_informative_h_is_recovered_better_than_an_empty_one(prepared):
     torch.manual_seed(0)
     informative = build_split_model("resnet18", 4, "layer2")
     empty = SplitModel(ConstantExtractor(), informative.classifier)
-    errors = {name: recover_images(model, prepared, recipe, seed_everything(0), torch.device("cpu"))["mse"]
-              for name, model in (("informative", informative), ("empty", empty))}
+    errors = {
+        name: recover_images(model, prepared, recipe, seed_everything(0), torch.device("cpu"))["mse"]
+        for name, model in (("informative", informative), ("empty", empty))
+    }
     assert errors["informative"] < errors["empty"]
 
 

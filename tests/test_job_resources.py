@@ -1,4 +1,5 @@
 """Threads, mem_mb, runtime and gpu of every rule come from the config's `resources:`, locally and through profiles/slurm."""
+
 import re
 
 import pytest

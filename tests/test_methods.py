@@ -4,26 +4,26 @@ Parametrised over list_methods(), so a method file added to attrunlearn_core/met
 without touching this file. Methods that start from something other than baseline-1 get the baseline
 model anyway: this is a smoke test of the interface, not of their results.
 """
+
 from __future__ import annotations
 
 import copy
-from functools import lru_cache
+from functools import cache, lru_cache
 
-import numpy as np
 import pytest
 import torch
 
-from conftest import tiny_embedded_prepared
 from attrunlearn_core.checkpoints import load_model, save_checkpoint
 from attrunlearn_core.config import validate_config
-from attrunlearn_core.datasets.embedded import load_embedded
-from attrunlearn_core.datasets.prepared import PreparedDataset, prepare
+from attrunlearn_core.datasets.prepared import PreparedDataset
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.features import extract_features
 from attrunlearn_core.methods import MethodResult, UnlearningContext, get_method_class, list_methods
 from attrunlearn_core.models import SplitModel, build_split_model
 from attrunlearn_core.seeding import seed_everything
 from attrunlearn_core.training import TrainingRecipe, to_input
+
+from conftest import tiny_embedded_prepared
 
 TASK = "shape"
 RECIPE = TrainingRecipe(epochs=1, batch_size=32, lr=1e-3)
@@ -49,7 +49,7 @@ def context(attribute: str, seed: int) -> UnlearningContext:
     return UnlearningContext(tiny_prepared(), TASK, attribute, RECIPE, CPU, seed_everything(seed), seed)
 
 
-@lru_cache(maxsize=None)
+@cache
 def unlearned(name: str, attribute: str = "color", seed: int = 3) -> MethodResult:
     return get_method_class(name)(SMOKE_PARAMS.get(name)).unlearn(copy.deepcopy(tiny_baseline()), context(attribute, seed))
 

@@ -1,20 +1,19 @@
 """The peer methods' building blocks and behaviour: targeted L2 PGD, MAS, gradient reversal, LEACE on h,
 instance-wise unlearning and adversarial removal, on a small CNN that fits the tiny data in a second."""
+
 from __future__ import annotations
 
 import copy
 import pickle
 from functools import lru_cache
+from itertools import pairwise
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from conftest import tiny_embedded_prepared
 from attrunlearn_core.config import validate_config
-from attrunlearn_core.datasets.embedded import load_embedded
-from attrunlearn_core.datasets.prepared import PreparedDataset, prepare
+from attrunlearn_core.datasets.prepared import PreparedDataset
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.methods import UnlearningContext, get_method_class
 from attrunlearn_core.methods.leace import fit_affine_erasure
@@ -27,6 +26,8 @@ from attrunlearn_core.unlearning.gradient_reversal import dann_coefficient, reve
 from attrunlearn_core.unlearning.mas import MASPenalty, mas_importance
 from attrunlearn_core.unlearning.pgd import project_l2, targeted_l2_pgd
 
+from conftest import tiny_embedded_prepared
+
 TASK = "shape"
 CPU = torch.device("cpu")
 
@@ -37,8 +38,9 @@ def tiny_prepared() -> PreparedDataset:
 
 def small_model(num_classes: int = 4) -> SplitModel:
     """h is 16 x 4 x 4 for 16 x 16 inputs."""
-    extractor = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+    extractor = nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)
+    )
     classifier = nn.Sequential(nn.Flatten(), nn.Linear(256, 64), nn.ReLU(), nn.Linear(64, num_classes))
     return SplitModel(extractor, classifier)
 
@@ -63,6 +65,7 @@ def fresh_model() -> SplitModel:
 
 
 # ---------------------------------------------------------------- targeted L2 PGD
+
 
 def test_pgd_stays_within_the_l2_budget_and_the_pixel_range_and_moves_towards_the_target():
     model = fresh_model()
@@ -95,6 +98,7 @@ def test_l2_projection_only_shrinks_what_leaves_the_ball():
 
 
 # ---------------------------------------------------------------- MAS
+
 
 def test_mas_importance_is_non_negative_with_mean_one_and_zero_for_unused_weights():
     model = fresh_model()
@@ -130,6 +134,7 @@ def test_mas_penalty_is_zero_at_the_anchor_grows_away_from_it_and_its_gradient_s
 
 # ---------------------------------------------------------------- gradient reversal
 
+
 def test_gradient_reversal_is_identity_forward_and_flips_the_scaled_gradient():
     x = torch.randn(4, 5, requires_grad=True)
     weights = torch.randn(4, 5)
@@ -142,10 +147,11 @@ def test_gradient_reversal_is_identity_forward_and_flips_the_scaled_gradient():
 def test_dann_coefficient_ramps_from_zero_to_the_maximum():
     values = [dann_coefficient(p / 10, 3.0) for p in range(11)]
     assert values[0] == 0.0 and abs(values[-1] - 3.0) < 0.01
-    assert all(a < b for a, b in zip(values, values[1:]))
+    assert all(a < b for a, b in pairwise(values))
 
 
 # ---------------------------------------------------------------- LEACE
+
 
 def _linear_probe_train_accuracy(features: torch.Tensor, z: torch.Tensor, classes: int) -> float:
     """The best a (ridge) least-squares linear probe does on the very data it was fitted on."""
@@ -192,6 +198,7 @@ def test_leace_on_h_makes_a_linear_probe_on_train_h_fall_to_chance_and_keeps_the
 
 
 # ---------------------------------------------------------------- instance-wise unlearning
+
 
 @pytest.mark.parametrize("mode", ["neg_ce", "relabel"])
 def test_instance_unlearning_drives_forget_accuracy_down_and_reports_the_paper_metrics(mode):
@@ -244,13 +251,16 @@ def test_instance_unlearning_forgets_attribute_instances_end_to_end():
     assert result.metrics["forget_accuracy"] < result.metrics["forget_accuracy_before"] - 0.5
 
 
-@pytest.mark.parametrize("params, fragment", [
-    ({"mode": "forget_harder"}, "mode"),
-    ({"forget_set": "everything"}, "forget_set"),
-    ({"forget_values": [-1]}, "forget_values"),
-    ({"pgd_eps": -0.1}, "pgd_eps"),
-    ({"use_mas": "yes"}, "use_mas"),
-])
+@pytest.mark.parametrize(
+    "params, fragment",
+    [
+        ({"mode": "forget_harder"}, "mode"),
+        ({"forget_set": "everything"}, "forget_set"),
+        ({"forget_values": [-1]}, "forget_values"),
+        ({"pgd_eps": -0.1}, "pgd_eps"),
+        ({"use_mas": "yes"}, "use_mas"),
+    ],
+)
 def test_bad_instance_unlearning_values_fail_at_config_validation(tiny_config, params, fragment):
     tiny_config["methods"] = {"iu": {"method": "instance_unlearning", "params": params}}
     tiny_config["grid"]["methods"] = ["iu"]
@@ -267,6 +277,7 @@ def test_forget_values_out_of_range_is_a_config_error_when_the_cell_runs():
 
 
 # ---------------------------------------------------------------- adversarial removal
+
 
 def test_adversarial_removal_trains_one_head_per_attribute_part_and_changes_the_extractor():
     model = fresh_model()
@@ -304,9 +315,11 @@ def test_gradient_reversal_hides_the_attribute_from_a_fresh_probe_where_the_extr
         result = get_method_class("adversarial")(params).unlearn(model, method_context)
         with torch.no_grad():
             h = result.model.extractor(to_input(prepared.split_images("train"), CPU))
-        outcome[weight] = (_linear_probe_train_accuracy(h, prepared.split_labels("train", "z"), 2),
-                           accuracy(result.model, prepared.split_images("test"), prepared.split_labels("test", "task"), CPU),
-                           result.metrics["adversary_accuracy_z"])
+        outcome[weight] = (
+            _linear_probe_train_accuracy(h, prepared.split_labels("train", "z"), 2),
+            accuracy(result.model, prepared.split_images("test"), prepared.split_labels("test", "task"), CPU),
+            result.metrics["adversary_accuracy_z"],
+        )
     (probe_plain, task_plain, head_plain), (probe_reversed, task_reversed, head_reversed) = outcome[0.0], outcome[1.0]
     assert probe_plain > 0.85 and task_plain > 0.95
     assert probe_reversed < probe_plain - 0.1 and head_reversed < head_plain - 0.1
@@ -314,6 +327,7 @@ def test_gradient_reversal_hides_the_attribute_from_a_fresh_probe_where_the_extr
 
 
 # ---------------------------------------------------------------- multi-attribute refusal
+
 
 def test_a_method_without_multi_attribute_support_is_refused_for_a_composite_attribute(tiny_config, monkeypatch):
     monkeypatch.setattr(get_method_class("leace"), "supports_multi_attribute", False)
@@ -328,6 +342,7 @@ def test_a_method_without_multi_attribute_support_is_refused_for_a_composite_att
 
 
 # ---------------------------------------------------------------- tuned gradient reversal and quadratic LEACE
+
 
 def test_adversarial_ensemble_with_catch_up_steps_and_resets_runs_on_a_composite_attribute():
     model = fresh_model()

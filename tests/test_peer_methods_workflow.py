@@ -1,4 +1,5 @@
 """The peer methods through the whole workflow on a tiny grid: unlearn, attack, evaluate, aggregate."""
+
 from __future__ import annotations
 
 import subprocess
@@ -9,7 +10,10 @@ import pandas as pd
 from conftest import REPO, write_config
 
 PEER_METHODS = {
-    "instance_unlearning_attribute": {"method": "instance_unlearning", "params": {"forget_set": "attribute", "forget_values": [0, 5], "max_steps": 4}},
+    "instance_unlearning_attribute": {
+        "method": "instance_unlearning",
+        "params": {"forget_set": "attribute", "forget_values": [0, 5], "max_steps": 4},
+    },
     "instance_unlearning_random": {"method": "instance_unlearning", "params": {"forget_set": "random", "forget_size": 16, "max_steps": 4}},
     "leace": {"method": "leace"},
     "adversarial": {"method": "adversarial"},
@@ -23,8 +27,25 @@ def test_every_peer_method_gets_its_rows_in_the_tables(tiny_config, tmp_path):
     tiny_config["methods"] = PEER_METHODS
     tiny_config["grid"]["methods"] = list(PEER_METHODS)
     config = write_config(tiny_config, tmp_path / "config.yaml")
-    run = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", str(config), "--directory", str(tmp_path / "run"),
-                          "-s", str(REPO / "Snakefile"), "--quiet"], capture_output=True, text=True, cwd=REPO)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--cores",
+            "2",
+            "--configfile",
+            str(config),
+            "--directory",
+            str(tmp_path / "run"),
+            "-s",
+            str(REPO / "Snakefile"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     tables = tmp_path / "run" / "results" / "default" / "tables"
 
@@ -44,6 +65,11 @@ def test_every_peer_method_gets_its_rows_in_the_tables(tiny_config, tmp_path):
         reported = method_metrics[method_metrics["method"] == method].set_index("name")["value"]
         assert {"forget_accuracy_before", "forget_accuracy", "retain_accuracy", "test_accuracy", "steps"} <= set(reported.index)
         assert 0 < reported["steps"] <= 4
-    assert method_metrics.loc[(method_metrics["method"] == "instance_unlearning_random") & (method_metrics["name"] == "forget_size"), "value"].item() == 16
-    assert method_metrics.loc[(method_metrics["method"] == "leace") & (method_metrics["name"] == "erased_rank"), "value"].item() == 7  # joint z: 4 x 2 values
+    assert (
+        method_metrics.loc[(method_metrics["method"] == "instance_unlearning_random") & (method_metrics["name"] == "forget_size"), "value"].item()
+        == 16
+    )
+    assert (
+        method_metrics.loc[(method_metrics["method"] == "leace") & (method_metrics["name"] == "erased_rank"), "value"].item() == 7
+    )  # joint z: 4 x 2 values
     assert {"adversary_accuracy_color", "adversary_accuracy_background"} <= set(method_metrics.loc[method_metrics["method"] == "adversarial", "name"])

@@ -1,4 +1,5 @@
 """Loaders on the real data tarballs in ../shared/data (present on every developer machine and in CI)."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Integration: prepare small subsets of the real data in ../shared/data into the tensor cache."""
+
 import copy
 
 import pytest
@@ -8,13 +9,18 @@ from attrunlearn_core.config import validate_config
 from attrunlearn_core.datasets.prepared import SPLITS, PreparedDataset
 from attrunlearn_core.pipeline.prepare_dataset import prepare_dataset
 
-from conftest import REPO, SHARED_DATA, TINY_CONFIG
+from conftest import SHARED_DATA, TINY_CONFIG
 
 SIZES = {"train": 120, "test": 40, "attacker_train": 60, "attacker_test": 40}
 DATASETS = {
     "cifar10_jpeg": {"loader": "cifar10", "root": str(SHARED_DATA / "cifar10-jpeg.tar.gz"), "task": "living", "attributes": ["class"]},
-    "utkface": {"loader": "utkface", "root": str(SHARED_DATA / "utkface-crop_part1.tar.gz"), "task": "gender",
-                "attributes": ["race", "age_group"], "options": {"age_bins": [0, 20, 40, 60, 200]}},
+    "utkface": {
+        "loader": "utkface",
+        "root": str(SHARED_DATA / "utkface-crop_part1.tar.gz"),
+        "task": "gender",
+        "attributes": ["race", "age_group"],
+        "options": {"age_bins": [0, 20, 40, 60, 200]},
+    },
 }
 
 

@@ -3,6 +3,7 @@
 `make test-slurm` starts a one-node Slurm (scripts/single-node-slurm.sh), sets ATTRUNLEARN_SLURM_TEST=1
 and stops the daemons afterwards; without it this module is skipped, so no other run submits jobs anywhere.
 """
+
 import copy
 import os
 import re

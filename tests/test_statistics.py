@@ -44,10 +44,29 @@ def test_cn_aum_counts_leakage_only_above_the_floor():
 
 
 def _cells(efficacies, still_climbing=(False, False, False)):
-    return pd.DataFrame([{"dataset": "d", "model": "m", "attribute": "a", "method": "x", "seed": seed, "method_name": "x", "fidelity": 0.9,
-                          "task_chance": 0.5, "efficacy": e, "efficacy_attacker": attacker, "chance": 0.25, "chance_given_task": 0.3,
-                          "efficacy_still_climbing": climbing, "aum": 0.5, "aum_chance_normalised": 0.6, "method_seconds": 1.0 + seed}
-                         for seed, (e, attacker, climbing) in enumerate(zip(efficacies, ["mlp", "knn", "mlp"], still_climbing))])
+    return pd.DataFrame(
+        [
+            {
+                "dataset": "d",
+                "model": "m",
+                "attribute": "a",
+                "method": "x",
+                "seed": seed,
+                "method_name": "x",
+                "fidelity": 0.9,
+                "task_chance": 0.5,
+                "efficacy": e,
+                "efficacy_attacker": attacker,
+                "chance": 0.25,
+                "chance_given_task": 0.3,
+                "efficacy_still_climbing": climbing,
+                "aum": 0.5,
+                "aum_chance_normalised": 0.6,
+                "method_seconds": 1.0 + seed,
+            }
+            for seed, (e, attacker, climbing) in enumerate(zip(efficacies, ["mlp", "knn", "mlp"], still_climbing, strict=True))
+        ]
+    )
 
 
 def test_summary_rows_carry_mean_std_and_interval_per_metric():
@@ -60,8 +79,24 @@ def test_summary_rows_carry_mean_std_and_interval_per_metric():
 
 
 def test_attack_summary_pools_test_predictions_for_wilson():
-    attacks = pd.DataFrame([{"dataset": "d", "model": "m", "attribute": "a", "method": "x", "seed": s, "site": "split", "attacker": "mlp",
-                             "pool_fraction": 1.0, "accuracy": k / 100, "num_correct": k, "num_test": 100} for s, k in enumerate([70, 80, 90])])
+    attacks = pd.DataFrame(
+        [
+            {
+                "dataset": "d",
+                "model": "m",
+                "attribute": "a",
+                "method": "x",
+                "seed": s,
+                "site": "split",
+                "attacker": "mlp",
+                "pool_fraction": 1.0,
+                "accuracy": k / 100,
+                "num_correct": k,
+                "num_test": 100,
+            }
+            for s, k in enumerate([70, 80, 90])
+        ]
+    )
     row = summarise_attacks(attacks).iloc[0]
     assert row["num_test"] == 300 and row["accuracy_mean"] == pytest.approx(0.8)
     assert (row["wilson_low"], row["wilson_high"]) == pytest.approx(wilson_interval(240, 300))

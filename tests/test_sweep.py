@@ -1,4 +1,5 @@
 """The `sweep:` block (the paper's Fig. 6): expansion to grid methods, the DAG it builds, and the AUM heat map."""
+
 from __future__ import annotations
 
 import copy
@@ -27,9 +28,16 @@ def sweep_config() -> dict:
 def test_a_sweep_expands_to_named_grid_methods_over_the_base_params():
     config = validate_config(sweep_config(), "sweep.yaml")
     names = [m for m in config["grid"]["methods"] if m != "original"]
-    assert names == ["detachment_local__lambda_x=0.1__lambda_y=1__lambda_z=0.01", "detachment_local__lambda_x=0.1__lambda_y=1__lambda_z=1e-05",
-                     "detachment_local__lambda_x=1__lambda_y=1__lambda_z=0.01", "detachment_local__lambda_x=1__lambda_y=1__lambda_z=1e-05"]
-    assert config["methods"][names[1]] == {"method": "detachment", "params": {"mode": "local", "epochs": 1, "lambda_x": 0.1, "lambda_y": 1.0, "lambda_z": 1e-5}}
+    assert names == [
+        "detachment_local__lambda_x=0.1__lambda_y=1__lambda_z=0.01",
+        "detachment_local__lambda_x=0.1__lambda_y=1__lambda_z=1e-05",
+        "detachment_local__lambda_x=1__lambda_y=1__lambda_z=0.01",
+        "detachment_local__lambda_x=1__lambda_y=1__lambda_z=1e-05",
+    ]
+    assert config["methods"][names[1]] == {
+        "method": "detachment",
+        "params": {"mode": "local", "epochs": 1, "lambda_x": 0.1, "lambda_y": 1.0, "lambda_z": 1e-5},
+    }
     assert len(grid_cells(config)) == 5 * 2  # original + 4 sweep points, two attributes
     before = copy.deepcopy(config)
     expand_sweep(config)
@@ -42,11 +50,14 @@ def test_a_sweep_name_gives_back_its_values():
     assert sweep_point("leace") == ("leace", {})
 
 
-@pytest.mark.parametrize("mutate, fragment", [
-    (lambda c: c["sweep"].update(base="nope"), "sweep.base"),
-    (lambda c: c["sweep"]["params"].update(lambda_x=0.1), "sweep.params.lambda_x"),
-    (lambda c: c["sweep"]["params"].update(lambda_q=[1.0]), "lambda_q"),
-])
+@pytest.mark.parametrize(
+    "mutate, fragment",
+    [
+        (lambda c: c["sweep"].update(base="nope"), "sweep.base"),
+        (lambda c: c["sweep"]["params"].update(lambda_x=0.1), "sweep.params.lambda_x"),
+        (lambda c: c["sweep"]["params"].update(lambda_q=[1.0]), "lambda_q"),
+    ],
+)
 def test_a_bad_sweep_is_one_line_naming_the_key(mutate, fragment):
     config = sweep_config()
     mutate(config)
@@ -68,8 +79,12 @@ def synthetic_summary() -> pd.DataFrame:
     for lx in (0.1, 1.0):
         for ly in (0.1, 1.0, 10.0):
             for lz in (0.01, 0.1):
-                rows.append({"method": sweep_method_name("detachment_local", {"lambda_x": lx, "lambda_y": ly, "lambda_z": lz}),
-                             "aum_mean": round(0.1 * lx + 0.01 * ly + lz, 4)})
+                rows.append(
+                    {
+                        "method": sweep_method_name("detachment_local", {"lambda_x": lx, "lambda_y": ly, "lambda_z": lz}),
+                        "aum_mean": round(0.1 * lx + 0.01 * ly + lz, 4),
+                    }
+                )
     rows.append({"method": "leace", "aum_mean": 0.5})
     frame = pd.DataFrame(rows)
     return frame.assign(dataset="embedded", model="resnet18", attribute="color", method_name="detachment", n_seeds=3, aum_std=0.01)
@@ -96,5 +111,7 @@ def test_heat_map_takes_a_mapping_when_names_carry_no_values(tmp_path):
 
 def test_heat_map_without_sweep_rows_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="no sweep methods"):
-        write_sweep_heatmap(pd.DataFrame({"dataset": ["d"], "model": ["m"], "attribute": ["a"], "method": ["leace"], "aum_mean": [0.5]}), tmp_path / "s.png")
+        write_sweep_heatmap(
+            pd.DataFrame({"dataset": ["d"], "model": ["m"], "attribute": ["a"], "method": ["leace"], "aum_mean": [0.5]}), tmp_path / "s.png"
+        )
     assert not (tmp_path / "s.png").exists()

@@ -1,4 +1,5 @@
 """MLflow tracking: a parent run per grid with nested cells, provenance tags, tables on the parent, no duplicates."""
+
 from __future__ import annotations
 
 import hashlib
@@ -16,8 +17,17 @@ from conftest import REPO
 
 def cell(cell_id: str, fidelity: float) -> dict:
     dataset, model, attribute, method, seed = cell_id.split("/")
-    row = {"dataset": dataset, "model": model, "attribute": attribute, "method": method, "seed": int(seed[4:]), "cell_id": cell_id,
-           "fidelity": fidelity, "efficacy": 0.5, "method_name": method}
+    row = {
+        "dataset": dataset,
+        "model": model,
+        "attribute": attribute,
+        "method": method,
+        "seed": int(seed[4:]),
+        "cell_id": cell_id,
+        "fidelity": fidelity,
+        "efficacy": 0.5,
+        "method_name": method,
+    }
     return {"row": row, "params": {"method.name": method}, "artifacts": []}
 
 

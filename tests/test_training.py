@@ -3,7 +3,6 @@ import pytest
 import torch
 
 from attrunlearn_core import training
-
 from attrunlearn_core.datasets.embedded import load_embedded
 from attrunlearn_core.models import build_split_model
 from attrunlearn_core.training import TrainingRecipe
@@ -26,7 +25,7 @@ def _train(epochs, resume=None, seed=0):
 
 
 def _same(a, b):
-    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
 
 
 def test_training_is_deterministic_in_the_seed():

@@ -1,15 +1,15 @@
 """Transformers split like CNNs: ViT (tokens) and Swin (channels-last) at the dataset's image size."""
+
 import pytest
 import torch
 from pytorch_grad_cam.utils.image import scale_cam_image
+from tiny_transformers import SIZE, SPLIT_AFTER, tiny_transformer
 
 from attrunlearn_core.config import validate_config
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.feature_layout import CHANNELS_FIRST, CHANNELS_LAST, TOKENS, tokens_to_grid
 from attrunlearn_core.gradcam_masking import compute_cams, mask_images
 from attrunlearn_core.models import build_model, build_split_model, final_linear, module_output_layout, split_model
-
-from tiny_transformers import SIZE, SPLIT_AFTER, tiny_split_transformer, tiny_transformer
 
 
 @pytest.mark.parametrize("family, h_shape", [("vit", (32, 17, 1)), ("swin", (32, 2, 2))])
@@ -52,8 +52,9 @@ def test_vit_kwargs_override_the_builders_patch_and_depth_and_bad_kwargs_are_a_c
 
 
 def test_a_vit_from_the_config_trains_split_at_the_dataset_size():
-    split = build_split_model("vit_b_16", 4, "encoder.layers.encoder_layer_0", 16,
-                              {"num_layers": 1, "num_heads": 2, "hidden_dim": 16, "mlp_dim": 32}).eval()
+    split = build_split_model(
+        "vit_b_16", 4, "encoder.layers.encoder_layer_0", 16, {"num_layers": 1, "num_heads": 2, "hidden_dim": 16, "mlp_dim": 32}
+    ).eval()
     assert split.extractor(torch.randn(2, 3, 16, 16)).shape == (2, 16, 17, 1)  # patch 4: 16 tokens + class token
 
 
@@ -81,10 +82,13 @@ def _reference_gradcam(model, layer, to_grid, x, targets):
     return torch.from_numpy(scale_cam_image(cam.numpy(), (x.shape[-1], x.shape[-2])))
 
 
-@pytest.mark.parametrize("family, layer_name, to_grid", [
-    ("swin", "features.3", lambda a: a.permute(0, 3, 1, 2)),
-    ("vit", "encoder.layers.encoder_layer_0", tokens_to_grid),
-])
+@pytest.mark.parametrize(
+    "family, layer_name, to_grid",
+    [
+        ("swin", "features.3", lambda a: a.permute(0, 3, 1, 2)),
+        ("vit", "encoder.layers.encoder_layer_0", tokens_to_grid),
+    ],
+)
 def test_gradcam_on_a_transformer_layer_reads_its_grid_not_stripes(family, layer_name, to_grid):
     torch.manual_seed(0)
     model = tiny_transformer(family).eval()
@@ -104,8 +108,9 @@ def test_the_split_follows_train_and_eval_mode_instead_of_the_mode_at_trace_time
     from torchvision.models.swin_transformer import SwinTransformer
 
     torch.manual_seed(0)
-    model = SwinTransformer(patch_size=[4, 4], embed_dim=16, depths=[2, 2, 1, 1], num_heads=[1, 2, 2, 2], window_size=[2, 2],
-                            stochastic_depth_prob=0.5, num_classes=3)
+    model = SwinTransformer(
+        patch_size=[4, 4], embed_dim=16, depths=[2, 2, 1, 1], num_heads=[1, 2, 2, 2], window_size=[2, 2], stochastic_depth_prob=0.5, num_classes=3
+    )
     split = split_model(model.train(), "features.3", SIZE)
     x = torch.randn(4, 3, SIZE, SIZE)
     with torch.no_grad():

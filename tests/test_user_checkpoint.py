@@ -1,4 +1,5 @@
 """Bring your own model: a user's state dict becomes baseline-1 (checked, never unpickled), end to end through Snakemake."""
+
 import pyarrow.parquet as pq
 import pytest
 import torch
@@ -63,8 +64,9 @@ def test_a_missing_checkpoint_stops_the_config_with_one_line(tiny_config, tmp_pa
 
 @pytest.fixture(scope="module")
 def user_grid(tmp_path_factory):
-    from conftest import TINY_CONFIG
     import copy
+
+    from conftest import TINY_CONFIG
 
     workdir = tmp_path_factory.mktemp("user_checkpoint")
     model = user_model()

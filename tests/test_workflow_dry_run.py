@@ -1,4 +1,5 @@
 """A dry run per shipped config: the DAG builds and holds the expected number of jobs of each rule."""
+
 import shutil
 
 import pytest

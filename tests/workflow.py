@@ -1,4 +1,5 @@
 """Running the Snakemake workflow from tests."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,7 @@ from conftest import REPO
 
 def snakemake(workdir: Path, configfile: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "--configfile", str(configfile), *args]
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(configfile), *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=workdir)
 
 

@@ -1,4 +1,5 @@
 """Shared glue for the scripts: thread count and the logged, one-line-error runner."""
+
 import sys
 
 from attrunlearn_core.config import Cell

@@ -1,11 +1,24 @@
 from pathlib import Path
 
-from _step import run_step
-
 from attrunlearn_core.pipeline.aggregate_results import aggregate_results
 from attrunlearn_core.tracking import grid_info
 
+from _step import run_step
+
 p, o = snakemake.params, snakemake.output
-run_step(snakemake, lambda: aggregate_results(snakemake.config, p.cells, list(snakemake.input.metrics), o.cells, o.attacks, o.method_metrics, o.summary, o.attack_summary,
-                                               artifacts={cell: [Path(f) for f in files] for cell, files in p.artifacts.items()}, mlflow_artifact_root=p.artifact_root,
-                                               grid=grid_info(snakemake.config["name"], dict(zip(p.datasets, snakemake.input.prepared)))))
+run_step(
+    snakemake,
+    lambda: aggregate_results(
+        snakemake.config,
+        p.cells,
+        list(snakemake.input.metrics),
+        o.cells,
+        o.attacks,
+        o.method_metrics,
+        o.summary,
+        o.attack_summary,
+        artifacts={cell: [Path(f) for f in files] for cell, files in p.artifacts.items()},
+        mlflow_artifact_root=p.artifact_root,
+        grid=grid_info(snakemake.config["name"], dict(zip(p.datasets, snakemake.input.prepared, strict=True))),
+    ),
+)

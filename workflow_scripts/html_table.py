@@ -1,7 +1,8 @@
 import pandas as pd
-from _step import run_step
 
 from attrunlearn_core.figures.html_table import summary_view, write_html_table
+
+from _step import run_step
 
 
 def main():

@@ -1,4 +1,5 @@
 """Attackers recover the attribute from frozen features. Add one: a file in this package with a registered subclass."""
+
 from __future__ import annotations
 
 from attrunlearn_core.attackers.base import Attacker, AttackerRecipe

@@ -1,4 +1,5 @@
 """The interface every attacker implements: fit on (h, z) pairs of its pool, predict z for new h."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ class Attacker:
         self.validation_accuracy = float("nan")
         self.best_epoch = -1  # -1: not trained by epochs
 
-    def fit(self, data: FitData) -> "Attacker":
+    def fit(self, data: FitData) -> Attacker:
         raise NotImplementedError
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:

@@ -3,6 +3,7 @@
 It sees spatial structure as the ResNet18 attacker does, at a fraction of its cost on small maps (a 4x4 h
 leaves ResNet18's last stages at 1x1, where their 3x3 convolutions mostly multiply padding).
 """
+
 from __future__ import annotations
 
 from torch import nn

@@ -1,4 +1,5 @@
 """A linear softmax probe on the flattened, standardised features, trained by SGD with early stopping."""
+
 from __future__ import annotations
 
 import math

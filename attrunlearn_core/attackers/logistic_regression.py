@@ -1,4 +1,5 @@
 """Multinomial logistic regression trained to convergence, its regularisation C chosen by cross-validation on the pool."""
+
 from __future__ import annotations
 
 from sklearn.linear_model import LogisticRegression

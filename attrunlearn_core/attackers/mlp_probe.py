@@ -1,4 +1,5 @@
 """A two-hidden-layer MLP on the flattened, standardised features."""
+
 from __future__ import annotations
 
 import math

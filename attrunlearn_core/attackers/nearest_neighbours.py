@@ -1,4 +1,5 @@
 """k-nearest neighbours, k chosen by cross-validation on the pool."""
+
 from __future__ import annotations
 
 from sklearn.neighbors import KNeighborsClassifier

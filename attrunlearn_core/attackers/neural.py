@@ -1,4 +1,5 @@
 """Shared training for the attackers that are PyTorch networks: standardise, train, keep the best validation epoch."""
+
 from __future__ import annotations
 
 import copy
@@ -14,7 +15,7 @@ class NeuralAttacker(Attacker):
     def build(self, feature_shape: tuple[int, ...], num_classes: int) -> nn.Module:
         raise NotImplementedError
 
-    def fit(self, data: FitData) -> "NeuralAttacker":
+    def fit(self, data: FitData) -> NeuralAttacker:
         recipe = self.recipe
         generator = torch.Generator().manual_seed(self.seed)
         torch.manual_seed(self.seed)

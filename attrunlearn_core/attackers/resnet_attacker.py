@@ -1,4 +1,5 @@
 """The paper's attacker: a ResNet18 backbone that takes the feature map h as its input image."""
+
 from __future__ import annotations
 
 import torchvision

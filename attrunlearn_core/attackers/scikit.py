@@ -4,6 +4,7 @@ stratified cross-validation on the whole pool (never on attacker-test), refit on
 The scaler and PCA are fitted once on the pool, before cross-validation: they see no labels, and refitting
 them per fold and grid point cost 10-30 s per attacker on a 2,000 x 2,048 pool for the same final model.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,7 +23,7 @@ class ScikitAttacker(Attacker):
     def estimator(self):
         raise NotImplementedError
 
-    def fit(self, data: FitData) -> "ScikitAttacker":
+    def fit(self, data: FitData) -> ScikitAttacker:
         x, z = data.all_x().flatten(1).float().numpy(), data.all_z().numpy()
         steps = [StandardScaler()]
         components = min(self.recipe.max_components, len(x) - 1)  # PCA keeps at most n_samples - 1 useful directions
@@ -31,8 +32,11 @@ class ScikitAttacker(Attacker):
         self.features = make_pipeline(*steps).fit(x)
         counts = np.bincount(z)
         smallest = int(counts[counts > 0].min())
-        folds = StratifiedKFold(min(self.recipe.cv_folds, smallest), shuffle=True, random_state=self.seed) if smallest >= 2 \
+        folds = (
+            StratifiedKFold(min(self.recipe.cv_folds, smallest), shuffle=True, random_state=self.seed)
+            if smallest >= 2
             else KFold(self.recipe.cv_folds, shuffle=True, random_state=self.seed)
+        )
         self.search = GridSearchCV(self.estimator(), self.grid, cv=folds, scoring="accuracy", n_jobs=1).fit(self.features.transform(x), z)
         self.validation_accuracy = float(self.search.best_score_)
         return self

@@ -1,8 +1,9 @@
 """Dataset loaders by name. Each returns `LabelledImages` from files on disk (or a generator)."""
+
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 from attrunlearn_core.datasets.base import LabelledImages
 from attrunlearn_core.errors import ConfigError

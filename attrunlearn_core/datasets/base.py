@@ -1,4 +1,5 @@
 """What every dataset loader returns: decoded, resized images with integer labels."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

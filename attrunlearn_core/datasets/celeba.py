@@ -7,6 +7,7 @@ On disk (a directory; the official aligned release):
   root/list_eval_partition.txt  `<filename> <p>`, p 0 train / 1 val / 2 test
 origin: "train" for partition 0, "test" for 1 and 2.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -67,8 +68,7 @@ def _read_partition(path: Path) -> dict[str, int]:
     return partition
 
 
-def load_celeba(root: Path | None, image_size: int, max_samples: int | None,
-                rng: np.random.Generator, options: dict) -> LabelledImages:
+def load_celeba(root: Path | None, image_size: int, max_samples: int | None, rng: np.random.Generator, options: dict) -> LabelledImages:
     check_image_size(image_size)
     if root is None:
         raise DatasetError(f"celeba needs a data root holding {EXPECTED_LAYOUT}")

@@ -7,6 +7,7 @@ On disk, either of:
       root may be that folder or the folder containing it. With options["download"] true and no
       data present, torchvision downloads (b) into root.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -18,8 +19,7 @@ from PIL import Image
 
 from attrunlearn_core.datasets.base import LabelledImages
 from attrunlearn_core.datasets.completeness import count_classes
-from attrunlearn_core.datasets.image_files import (
-    check_image_size, is_archive, list_image_files, square_resize, subset_indices)
+from attrunlearn_core.datasets.image_files import check_image_size, is_archive, list_image_files, square_resize, subset_indices
 from attrunlearn_core.errors import DatasetError
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -27,12 +27,10 @@ LIVING = {"bird", "cat", "deer", "dog", "frog", "horse"}
 PARTITIONS = ("train", "test")
 BATCHES_DIR = "cifar-10-batches-py"
 TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
-EXPECTED_LAYOUT = (f"train/<class>/*.jpg and test/<class>/*.jpg (folder or .tar.gz), "
-                   f"or {BATCHES_DIR}/{{data_batch_1..5,test_batch,batches.meta}}")
+EXPECTED_LAYOUT = f"train/<class>/*.jpg and test/<class>/*.jpg (folder or .tar.gz), or {BATCHES_DIR}/{{data_batch_1..5,test_batch,batches.meta}}"
 
 
-def load_cifar10(root: Path | None, image_size: int, max_samples: int | None,
-                 rng: np.random.Generator, options: dict) -> LabelledImages:
+def load_cifar10(root: Path | None, image_size: int, max_samples: int | None, rng: np.random.Generator, options: dict) -> LabelledImages:
     check_image_size(image_size)
     if root is None:
         raise DatasetError(f"cifar10 needs a data root holding {EXPECTED_LAYOUT}")
@@ -67,8 +65,7 @@ def _source_counts(classes: np.ndarray, origin: np.ndarray) -> dict:
     return count_classes({"class": classes, "living": _living(classes)}, {"class": len(CLASSES), "living": 2}, origin)
 
 
-def _load_folders(root: Path, image_size: int, max_samples: int | None,
-                  rng: np.random.Generator) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+def _load_folders(root: Path, image_size: int, max_samples: int | None, rng: np.random.Generator) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
     files = list_image_files(root, layout_dirs=PARTITIONS)
     names, classes, origin = [], [], []
     for name in files.names:
@@ -76,8 +73,7 @@ def _load_folders(root: Path, image_size: int, max_samples: int | None,
         if len(parts) != 3 or parts[0] not in PARTITIONS:
             continue  # stray files outside train/<class>/ and test/<class>/
         if parts[1] not in CLASSES:
-            raise DatasetError(f"unknown CIFAR-10 class folder {files.display(parts[0] + '/' + parts[1])}; "
-                               f"expected one of {' '.join(CLASSES)}")
+            raise DatasetError(f"unknown CIFAR-10 class folder {files.display(parts[0] + '/' + parts[1])}; expected one of {' '.join(CLASSES)}")
         names.append(name)
         classes.append(CLASSES.index(parts[1]))
         origin.append(parts[0])
@@ -117,8 +113,7 @@ def _read_pickle(path: Path) -> dict:
         raise DatasetError(f"cannot read CIFAR-10 batch {path}: {' '.join(str(error).split())}") from error
 
 
-def _load_batches(folder: Path, image_size: int, max_samples: int | None,
-                  rng: np.random.Generator) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+def _load_batches(folder: Path, image_size: int, max_samples: int | None, rng: np.random.Generator) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
     meta = _read_pickle(folder / "batches.meta")
     label_names = list(meta.get("label_names", []))
     if sorted(label_names) != sorted(CLASSES):

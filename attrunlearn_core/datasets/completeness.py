@@ -6,6 +6,7 @@ class with test images only, and nothing would say so. The check runs on everyth
 (`LabelledImages.source_counts`), not on the seeded subset a small split draws from it: a subset too small to
 hold every class is the config's choice, reported as a warning.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,17 +28,23 @@ def count_classes(labels: dict[str, np.ndarray], num_classes: dict[str, int], or
 
 def named_counts(data, labels: list[str], source: bool) -> Counts:
     """Counts with class names, of everything the loader listed (`source`) or of the images it returned."""
-    raw = data.source_counts if source and data.source_counts is not None else count_classes(
-        {name: data.labels[name] for name in labels}, data.num_classes, data.origin)
+    raw = (
+        data.source_counts
+        if source and data.source_counts is not None
+        else count_classes({name: data.labels[name] for name in labels}, data.num_classes, data.origin)
+    )
     names = lambda label, k: str(data.class_names[label][k]) if k < len(data.class_names.get(label, [])) else str(k)  # noqa: E731
     return {label: {p: {names(label, k): n for k, n in enumerate(raw[label][p])} for p in raw[label]} for label in labels}
 
 
 def missing_classes(counts: Counts) -> list[tuple[str, str, list[str]]]:
     """(label, partition, class names with no image) for every gap."""
-    return [(label, partition, [name for name, n in by_class.items() if n == 0])
-            for label, by_partition in counts.items() for partition, by_class in by_partition.items()
-            if any(n == 0 for n in by_class.values())]
+    return [
+        (label, partition, [name for name, n in by_class.items() if n == 0])
+        for label, by_partition in counts.items()
+        for partition, by_class in by_partition.items()
+        if any(n == 0 for n in by_class.values())
+    ]
 
 
 def describe_gap(label: str, partition: str, missing: list[str]) -> str:

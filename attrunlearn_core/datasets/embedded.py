@@ -7,6 +7,7 @@ Each 32x32 (or larger) RGB image shows one filled shape on a noisy background.
 All three are drawn independently and uniformly, so I(z; y) = 0 as the paper assumes,
 while colour and background are plainly visible to any convolutional extractor.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,9 +34,7 @@ def _shape_mask(shape: int, xx: np.ndarray, yy: np.ndarray, cx: float, cy: float
     return ((np.abs(dx) <= 0.3 * r) | (np.abs(dy) <= 0.3 * r)) & (np.abs(dx) <= r) & (np.abs(dy) <= r)
 
 
-def load_embedded(
-    root: Path | None, image_size: int, max_samples: int | None, rng: np.random.Generator, options: dict
-) -> LabelledImages:
+def load_embedded(root: Path | None, image_size: int, max_samples: int | None, rng: np.random.Generator, options: dict) -> LabelledImages:
     # The dataset has `num_samples` images; `max_samples` (what the splits need) only ever takes fewer of them.
     n = int(options.get("num_samples", DEFAULT_NUM_SAMPLES))
     n = min(n, int(max_samples)) if max_samples else n

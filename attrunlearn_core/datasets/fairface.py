@@ -6,6 +6,7 @@ On disk (a directory):
   subfolder of root (e.g. `fairface-img-margin025-trainval/`).
 origin: "train" for the train csv, "test" for the val csv.
 """
+
 from __future__ import annotations
 
 import csv
@@ -37,15 +38,13 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[int]]]:
         reader = csv.DictReader(handle)
         columns = {"file", *LABELS}
         if reader.fieldnames is None or not columns <= set(reader.fieldnames):
-            raise DatasetError(f"{path}: expected a header with columns {','.join(sorted(columns))}, "
-                               f"got {reader.fieldnames}")
+            raise DatasetError(f"{path}: expected a header with columns {','.join(sorted(columns))}, got {reader.fieldnames}")
         for record in reader:
             row = []
             for label, names in LABELS.items():
                 value = (record[label] or "").strip()
                 if value not in names:
-                    raise DatasetError(f"{path} line {reader.line_num}: unknown {label} {value!r}, "
-                                       f"expected one of {', '.join(names)}")
+                    raise DatasetError(f"{path} line {reader.line_num}: unknown {label} {value!r}, expected one of {', '.join(names)}")
                 row.append(names.index(value))
             files.append(record["file"].strip())
             rows.append(row)
@@ -60,8 +59,7 @@ def _image_base(root: Path, example: str) -> Path:
     raise DatasetError(f"cannot find image {example} (named in the FairFace csv) under {root} or its subfolders")
 
 
-def load_fairface(root: Path | None, image_size: int, max_samples: int | None,
-                  rng: np.random.Generator, options: dict) -> LabelledImages:
+def load_fairface(root: Path | None, image_size: int, max_samples: int | None, rng: np.random.Generator, options: dict) -> LabelledImages:
     check_image_size(image_size)
     if root is None:
         raise DatasetError(f"fairface needs a data root holding {EXPECTED_LAYOUT}")
@@ -87,5 +85,7 @@ def load_fairface(root: Path | None, image_size: int, max_samples: int | None,
         num_classes={name: len(names) for name, names in LABELS.items()},
         class_names={name: list(names) for name, names in LABELS.items()},
         origin=origin_array[keep],
-        source_counts=count_classes({name: full[:, j] for j, name in enumerate(LABELS)}, {name: len(names) for name, names in LABELS.items()}, origin_array),
+        source_counts=count_classes(
+            {name: full[:, j] for j, name in enumerate(LABELS)}, {name: len(names) for name, names in LABELS.items()}, origin_array
+        ),
     )

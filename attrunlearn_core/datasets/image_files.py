@@ -4,6 +4,7 @@ A dataset root is either a directory or a `.tar` / `.tar.gz` / `.tgz` archive ho
 layout. Names are POSIX paths relative to the dataset root; wrapper folders around the layout
 (e.g. `cifar10-jpeg/` in `cifar10-jpeg/train/cat/0001.jpg`) are detected and stripped.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -11,10 +12,10 @@ import io
 import os
 import tarfile
 import zlib
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -48,7 +49,7 @@ def _strip_wrapper_folders(names: list[str], layout_dirs: Collection[str]) -> st
             break
         top = tops.pop()
         prefix += top + "/"
-        rest = [n[len(top) + 1:] for n in rest]
+        rest = [n[len(top) + 1 :] for n in rest]
     return prefix
 
 
@@ -114,7 +115,7 @@ def list_image_files(root: Path, layout_dirs: Collection[str] = ()) -> ImageFile
         raise DatasetError(f"dataset root {root} does not exist")
     names.sort()
     prefix = _strip_wrapper_folders(names, layout_dirs)
-    return ImageFiles(root=root, archive=archive, prefix=prefix, names=[n[len(prefix):] for n in names])
+    return ImageFiles(root=root, archive=archive, prefix=prefix, names=[n[len(prefix) :] for n in names])
 
 
 def _iter_archive(path: Path, wanted: Collection[str] | None) -> Iterator[tuple[str, bytes | None]]:
@@ -126,8 +127,7 @@ def _iter_archive(path: Path, wanted: Collection[str] | None) -> Iterator[tuple[
             raw.seek(0)
             # tarfile's own stream mode ("r|gz") stops silently at a truncated gzip; GzipFile raises
             # EOFError there and checks the CRC, so a cut download is an error, not a smaller dataset.
-            with gzip.GzipFile(fileobj=raw) if gzipped else raw as stream, \
-                    tarfile.open(fileobj=stream, mode="r|") as tar:
+            with gzip.GzipFile(fileobj=raw) if gzipped else raw as stream, tarfile.open(fileobj=stream, mode="r|") as tar:
                 for member in tar:
                     if not member.isfile() or not _is_image_name(member.name):
                         continue
@@ -187,8 +187,7 @@ def check_image_size(image_size: int) -> None:
         raise ConfigError(f"image_size must be a positive integer, got {image_size!r}")
 
 
-def subset_indices(total: int, max_samples: int | None, rng: np.random.Generator,
-                   groups: np.ndarray | None = None) -> np.ndarray:
+def subset_indices(total: int, max_samples: int | None, rng: np.random.Generator, groups: np.ndarray | None = None) -> np.ndarray:
     """Sorted indices of a seeded random subset of size min(max_samples, total).
 
     With `groups` (e.g. the train/test origin of each sample), each group keeps its share of
@@ -205,7 +204,7 @@ def subset_indices(total: int, max_samples: int | None, rng: np.random.Generator
     take = np.floor(exact).astype(int)
     for k in np.argsort(-(exact - take), kind="stable")[: max_samples - take.sum()]:
         take[k] += 1
-    chosen = [rng.choice(np.flatnonzero(groups == key), size=n, replace=False) for key, n in zip(keys, take)]
+    chosen = [rng.choice(np.flatnonzero(groups == key), size=n, replace=False) for key, n in zip(keys, take, strict=True)]
     return np.sort(np.concatenate(chosen))
 
 

@@ -1,4 +1,5 @@
 """The prepared cache: resized uint8 images, labels and disjoint splits, decoded once per dataset."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ class PreparedDataset:
         save_torch({"format_version": FORMAT_VERSION, **self.__dict__}, path)
 
     @classmethod
-    def load(cls, path: str | Path) -> "PreparedDataset":
+    def load(cls, path: str | Path) -> PreparedDataset:
         state = load_artifact(path, "prepared dataset")
         if not isinstance(state, dict) or state.pop("format_version", None) != FORMAT_VERSION:
             raise DatasetError(f"{path}: not a prepared dataset of format {FORMAT_VERSION}; delete it and re-run prepare")

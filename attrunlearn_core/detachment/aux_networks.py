@@ -9,6 +9,7 @@
   each re-initialised in turn during training (`reset_attribute_head`) so h cannot settle into a
   blind spot of one head.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,7 +28,12 @@ class ReconstructionDecoder(nn.Module):
         channels = width
         for _ in range(stages):
             out = max(16, channels // 2)
-            layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(channels, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+            layers += [
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                nn.Conv2d(channels, out, 3, padding=1),
+                nn.BatchNorm2d(out),
+                nn.ReLU(inplace=True),
+            ]
             channels = out
         layers.append(nn.Conv2d(channels, 3, 3, padding=1))
         self.layers = nn.Sequential(*layers)
@@ -69,7 +75,9 @@ class EstimatorHead(nn.Module):
             self.features = nn.Sequential(BatchStandardise(), nn.AdaptiveAvgPool2d(4), nn.Flatten())
             self.embed = nn.Linear(in_channels * 16, embedding_dim)
         else:
-            self.features = nn.Sequential(BatchStandardise(), nn.Conv2d(in_channels, width, 3, padding=1), nn.LeakyReLU(0.1), nn.AdaptiveAvgPool2d(4), nn.Flatten())
+            self.features = nn.Sequential(
+                BatchStandardise(), nn.Conv2d(in_channels, width, 3, padding=1), nn.LeakyReLU(0.1), nn.AdaptiveAvgPool2d(4), nn.Flatten()
+            )
             self.embed = nn.Sequential(nn.Linear(width * 16, hidden), nn.LeakyReLU(0.1), nn.Linear(hidden, embedding_dim))
         self.classify = nn.Linear(embedding_dim, num_classes)
 
@@ -81,7 +89,9 @@ class EstimatorHead(nn.Module):
 class AuxiliaryNetworks(nn.Module):
     """decoder + task head (cooperate with the extractor) and attribute heads (estimators, adversaries)."""
 
-    def __init__(self, decoder: ReconstructionDecoder, task_head: EstimatorHead, attribute_heads: list[EstimatorHead], head_parts: list[int] | None = None):
+    def __init__(
+        self, decoder: ReconstructionDecoder, task_head: EstimatorHead, attribute_heads: list[EstimatorHead], head_parts: list[int] | None = None
+    ):
         super().__init__()
         self.decoder = decoder
         self.task_head = task_head
@@ -95,7 +105,7 @@ class AuxiliaryNetworks(nn.Module):
         return [*self.decoder.parameters(), *self.task_head.parameters()]
 
     def heads_of_part(self, part: int) -> list[EstimatorHead]:
-        return [head for head, owner in zip(self.attribute_heads, self.head_parts) if owner == part]
+        return [head for head, owner in zip(self.attribute_heads, self.head_parts, strict=True) if owner == part]
 
 
 def reset_attribute_head(head: EstimatorHead, optimizer: torch.optim.Optimizer) -> None:
@@ -107,7 +117,9 @@ def reset_attribute_head(head: EstimatorHead, optimizer: torch.optim.Optimizer) 
         optimizer.state.pop(parameter, None)
 
 
-def build_auxiliary_networks(h_shape: tuple[int, int, int], image_size: int, task_classes: int, attribute_classes: list[int], params: dict) -> AuxiliaryNetworks:
+def build_auxiliary_networks(
+    h_shape: tuple[int, int, int], image_size: int, task_classes: int, attribute_classes: list[int], params: dict
+) -> AuxiliaryNetworks:
     channels, height, _ = h_shape
     head_width = params["head_width"] or max(32, channels // 2)
     decoder_width = params["decoder_width"] or max(32, channels // 2)

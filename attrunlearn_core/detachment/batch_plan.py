@@ -3,6 +3,7 @@
 Both training modes consume the same plan, and in local mode the two pipeline stages read it
 in order, so thread scheduling can never change which batch a stage sees.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

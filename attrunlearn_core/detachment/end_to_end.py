@@ -1,8 +1,9 @@
 """End-to-end mode: every step is one forward and one global backward through extractor, classifier and auxiliaries."""
+
 from __future__ import annotations
 
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 from attrunlearn_core.detachment.steps import DetachmentState, StatsMeter, StepBatch
 

@@ -22,6 +22,7 @@ host to wait (the loss meters are read once per epoch).
 Whether the overlap pays depends on the machine: `LocalSchedule` measures it at the start of a
 run and picks overlapped or sequential stages.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,7 +31,7 @@ import math
 import queue
 import threading
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 
@@ -105,15 +106,17 @@ class _EpochRecord:
 
     def finish(self) -> tuple[dict[str, float], dict[str, float]]:
         stats = {**self.meter_extractor.means(), **self.meter_classifier.means()}  # .item() synchronises a GPU: the wall time is complete
-        timing = {"wall_seconds": time.perf_counter() - self.started, "extractor_stage_seconds": self.clock_extractor.total(),
-                  "classifier_stage_seconds": self.clock_classifier.total()}
+        timing = {
+            "wall_seconds": time.perf_counter() - self.started,
+            "extractor_stage_seconds": self.clock_extractor.total(),
+            "classifier_stage_seconds": self.clock_classifier.total(),
+        }
         if not self.clock_extractor.cuda:
             timing["overlap_seconds"] = _overlap_seconds(self.clock_extractor.intervals, self.clock_classifier.intervals)
         return stats, timing
 
 
-def _run_steps(state: DetachmentState, batches: Iterable[StepBatch], record: _EpochRecord, overlapped: bool,
-               stage_threads: tuple[int, int]) -> int:
+def _run_steps(state: DetachmentState, batches: Iterable[StepBatch], record: _EpochRecord, overlapped: bool, stage_threads: tuple[int, int]) -> int:
     """Runs the batches with one schedule; returns how many there were."""
     if overlapped:
         return _run_pipelined(state, batches, record, stage_threads)
@@ -128,8 +131,9 @@ def _run_steps(state: DetachmentState, batches: Iterable[StepBatch], record: _Ep
     return count
 
 
-def run_local_epoch(state: DetachmentState, batches: Iterable[StepBatch], concurrent: bool = True,
-                    stage_threads: tuple[int, int] | None = None) -> tuple[dict[str, float], dict[str, float]]:
+def run_local_epoch(
+    state: DetachmentState, batches: Iterable[StepBatch], concurrent: bool = True, stage_threads: tuple[int, int] | None = None
+) -> tuple[dict[str, float], dict[str, float]]:
     """One epoch with a fixed schedule. Returns (mean losses of both stages, timing: wall, busy seconds per stage, seconds both were busy)."""
     record = _EpochRecord(state.device)
     _run_steps(state, batches, record, concurrent, stage_threads or split_threads(torch.get_num_threads()))
@@ -162,8 +166,9 @@ class LocalSchedule:
         self.warmed = False
         self.timed = {name: [0.0, 0] for name in SCHEDULES}  # seconds, steps
 
-    def run_epoch(self, state: DetachmentState, batches: Iterable[StepBatch],
-                  stage_threads: tuple[int, int] | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    def run_epoch(
+        self, state: DetachmentState, batches: Iterable[StepBatch], stage_threads: tuple[int, int] | None = None
+    ) -> tuple[dict[str, float], dict[str, float]]:
         threads = stage_threads or split_threads(torch.get_num_threads())
         record = _EpochRecord(state.device)
         batches = iter(batches)
@@ -286,7 +291,7 @@ def _run_pipelined(state: DetachmentState, batches: Iterable[StepBatch], record:
         with _on(stream_extractor):
             for step, batch in enumerate(batches):
                 with clock_extractor.busy():
-                    h, stats = state.extractor_step(batch, heads_ready=lambda: fitted.wait_for(step))
+                    h, stats = state.extractor_step(batch, heads_ready=lambda step=step: fitted.wait_for(step))
                 meter_extractor.add(stats)
                 ready = None
                 if stream_extractor is not None:

@@ -15,6 +15,7 @@ The attribute term is bounded, in parts:
   MMD between the h of different z values within each task class (`conditional_mmd`), which sees
   every difference of distribution, not only the class means.
 """
+
 from __future__ import annotations
 
 import math
@@ -76,8 +77,9 @@ def class_mean_gap(h: torch.Tensor, labels: torch.Tensor, num_classes: int) -> t
     return (between / total + 1e-8).sqrt().mean()
 
 
-def conditional_class_mean_gap(h: torch.Tensor, labels: torch.Tensor, num_classes: int, given: torch.Tensor,
-                               num_groups: int | None = None) -> torch.Tensor:
+def conditional_class_mean_gap(
+    h: torch.Tensor, labels: torch.Tensor, num_classes: int, given: torch.Tensor, num_groups: int | None = None
+) -> torch.Tensor:
     """class_mean_gap within each group of `given` (the task label), weighted by group size: z's mark on h beyond what y carries.
 
     When z and y are dependent (CIFAR-10: the class decides living/non-living) the unconditional gap
@@ -124,13 +126,17 @@ def club_upper_bound(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor
 
 
 def gaussian_kernel(points: torch.Tensor, scales: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)) -> torch.Tensor:
-    """Sum of Gaussian kernels at several bandwidths, the median pairwise squared distance times each scale (characteristic: MMD = 0 iff equal distributions)."""
+    """Sum of Gaussian kernels at several bandwidths, the median pairwise squared distance times each scale.
+
+    The kernel is characteristic: MMD = 0 iff the distributions are equal."""
     distances = torch.cdist(points, points).pow(2)
     median = distances.detach()[distances.detach() > 0].median() if (distances.detach() > 0).any() else distances.new_ones(())
     return sum(torch.exp(-distances / (median * scale)) for scale in scales)
 
 
-def conditional_mmd(h: torch.Tensor, labels: torch.Tensor, num_classes: int, given: torch.Tensor, projection: torch.Tensor | None = None) -> torch.Tensor:
+def conditional_mmd(
+    h: torch.Tensor, labels: torch.Tensor, num_classes: int, given: torch.Tensor, projection: torch.Tensor | None = None
+) -> torch.Tensor:
     """Squared MMD between the h of each z value and the h of its whole group of `given` (the task class),
     weighted by the z value's share of the batch; 0 iff within every task class h's distribution does not depend on z.
 

@@ -13,6 +13,7 @@ estimators: they take `head_steps` steps on their own loss on detached h (the in
 of the min-max): end-to-end on the current batch right before the extractor's update; in local
 mode in stage 2, on the previous batch, so that stage 1 never waits on them.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,16 @@ import torch
 from torch.nn import functional as F
 
 from attrunlearn_core.detachment.aux_networks import AuxiliaryNetworks, EstimatorHead, reset_attribute_head
-from attrunlearn_core.detachment.losses import (class_mean_gap, club_upper_bound, conditional_class_mean_gap, conditional_mmd, frozen_call,
-                                                 reconstruction_bce, supcon_loss, uniform_kl)
+from attrunlearn_core.detachment.losses import (
+    class_mean_gap,
+    club_upper_bound,
+    conditional_class_mean_gap,
+    conditional_mmd,
+    frozen_call,
+    reconstruction_bce,
+    supcon_loss,
+    uniform_kl,
+)
 
 
 @dataclass(frozen=True)
@@ -47,8 +56,13 @@ def head_loss(head: EstimatorHead, h: torch.Tensor, labels: torch.Tensor, temper
     return supcon_loss(embedding, labels, temperature) + F.cross_entropy(logits, labels), logits
 
 
-def fit_attribute_heads(h: torch.Tensor, attribute_parts: list[tuple[torch.Tensor, int]], aux: AuxiliaryNetworks,
-                        optimizer: torch.optim.Optimizer, weights: DetachmentWeights) -> dict[str, torch.Tensor]:
+def fit_attribute_heads(
+    h: torch.Tensor,
+    attribute_parts: list[tuple[torch.Tensor, int]],
+    aux: AuxiliaryNetworks,
+    optimizer: torch.optim.Optimizer,
+    weights: DetachmentWeights,
+) -> dict[str, torch.Tensor]:
     """The estimators' steps on detached h. Returns, from before the last step, I(h,z) estimated as
     sum over parts of log K - cross-entropy of the part's best head (nats; 0 at chance), and the best heads' accuracy."""
     if weights.head_reset_steps and aux.fitted_steps and aux.fitted_steps % weights.head_reset_steps == 0:
@@ -60,7 +74,7 @@ def fit_attribute_heads(h: torch.Tensor, attribute_parts: list[tuple[torch.Tenso
         total = detached.new_zeros(())
         entropy = [detached.new_full((), float("inf")) for _ in attribute_parts]
         correct = [detached.new_zeros(()) for _ in attribute_parts]
-        for head, part in zip(aux.attribute_heads, aux.head_parts):
+        for head, part in zip(aux.attribute_heads, aux.head_parts, strict=True):
             labels, _ = attribute_parts[part]
             loss, logits = head_loss(head, detached, labels, weights.temperature)
             total = total + loss
@@ -70,7 +84,7 @@ def fit_attribute_heads(h: torch.Tensor, attribute_parts: list[tuple[torch.Tenso
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
-    information = sum((math.log(classes) - e for (_, classes), e in zip(attribute_parts, entropy)), detached.new_zeros(()))
+    information = sum((math.log(classes) - e for (_, classes), e in zip(attribute_parts, entropy, strict=True)), detached.new_zeros(()))
     accuracy = sum(correct, detached.new_zeros(())) / len(attribute_parts)
     return {"attribute_information": information, "attribute_head_accuracy": accuracy}
 
@@ -84,19 +98,32 @@ def _over_heads(term, h: torch.Tensor, attribute_parts: list[tuple[torch.Tensor,
     return total
 
 
-def extractor_loss(h: torch.Tensor, images_uint8: torch.Tensor, task_labels: torch.Tensor, attribute_parts: list[tuple[torch.Tensor, int]],
-                   aux: AuxiliaryNetworks, weights: DetachmentWeights) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def extractor_loss(
+    h: torch.Tensor,
+    images_uint8: torch.Tensor,
+    task_labels: torch.Tensor,
+    attribute_parts: list[tuple[torch.Tensor, int]],
+    aux: AuxiliaryNetworks,
+    weights: DetachmentWeights,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """What the extractor, the decoder and the task head minimise; and detached scalars for logging."""
     reconstruction = reconstruction_bce(aux.decoder(h), images_uint8)
     task_term, _ = head_loss(aux.task_head, h, task_labels, weights.temperature)
     confusion = _over_heads(lambda logits, _: uniform_kl(logits), h, attribute_parts, aux) if weights.lambda_z else h.new_zeros(())
     if weights.means_given_task:
-        gap = sum((conditional_class_mean_gap(h, labels, classes, task_labels, aux.task_head.classify.out_features) for labels, classes in attribute_parts), h.new_zeros(()))
+        gap = sum(
+            (conditional_class_mean_gap(h, labels, classes, task_labels, aux.task_head.classify.out_features) for labels, classes in attribute_parts),
+            h.new_zeros(()),
+        )
     else:
         gap = sum((class_mean_gap(h, labels, classes) for labels, classes in attribute_parts), h.new_zeros(()))
     loss = weights.lambda_x * reconstruction + weights.lambda_y * task_term + abs(weights.lambda_z) * confusion + weights.lambda_means * gap
-    stats = {"reconstruction_bce": reconstruction.detach(), "task_head_loss": task_term.detach(), "attribute_confusion": confusion.detach(),
-             "attribute_mean_gap": gap.detach()}
+    stats = {
+        "reconstruction_bce": reconstruction.detach(),
+        "task_head_loss": task_term.detach(),
+        "attribute_confusion": confusion.detach(),
+        "attribute_mean_gap": gap.detach(),
+    }
     if weights.lambda_club:
         club = _over_heads(club_upper_bound, h, attribute_parts, aux)
         loss = loss + weights.lambda_club * club
@@ -104,7 +131,9 @@ def extractor_loss(h: torch.Tensor, images_uint8: torch.Tensor, task_labels: tor
     if weights.lambda_mmd:
         projection = None
         if weights.mmd_projection:
-            projection = torch.randn(h[0].numel(), weights.mmd_projection, generator=aux.projection_generator).to(h.device) / weights.mmd_projection ** 0.5
+            projection = (
+                torch.randn(h[0].numel(), weights.mmd_projection, generator=aux.projection_generator).to(h.device) / weights.mmd_projection**0.5
+            )
         mmd = sum((conditional_mmd(h, labels, classes, task_labels, projection) for labels, classes in attribute_parts), h.new_zeros(()))
         loss = loss + weights.lambda_mmd * mmd
         stats["attribute_mmd"] = mmd.detach()

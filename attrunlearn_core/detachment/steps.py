@@ -6,10 +6,11 @@ other's state: `extractor_optimizer` holds the extractor and the cooperative aux
 (decoder, task head) and belongs to stage 1; `estimator_optimizer` (the attribute heads) and
 `classifier_optimizer` belong to stage 2.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch.nn import functional as F
@@ -35,7 +36,7 @@ class TrainSplit:
     attribute_parts: list[tuple[torch.Tensor, int]]
 
     @classmethod
-    def on_device(cls, images: torch.Tensor, task: torch.Tensor, attribute_parts: list[tuple[torch.Tensor, int]], device: torch.device) -> "TrainSplit":
+    def on_device(cls, images: torch.Tensor, task: torch.Tensor, attribute_parts: list[tuple[torch.Tensor, int]], device: torch.device) -> TrainSplit:
         """On a GPU the split (uint8) moves there once, so no step copies from the host (no host sync in the hot loop)."""
         if device.type != "cuda":
             return cls(images, task, attribute_parts)
@@ -47,7 +48,9 @@ class TrainSplit:
             yield from self._device_batches(steps)
             return
         for step in steps:
-            yield StepBatch(step_images(self.images, step), self.task[step.index], [(labels[step.index], classes) for labels, classes in self.attribute_parts])
+            yield StepBatch(
+                step_images(self.images, step), self.task[step.index], [(labels[step.index], classes) for labels, classes in self.attribute_parts]
+            )
 
     def _device_batches(self, steps: list[Step]):
         """As batches(), on the GPU: the steps' indices and flips go up in one copy, flips are a select (no sync)."""
@@ -58,7 +61,7 @@ class TrainSplit:
         device = self.images.device
         indices = torch.cat([step.index for step in steps]).to(device).split(sizes)
         flips = torch.cat([step.flip for step in steps]).to(device).split(sizes)
-        for index, flip in zip(indices, flips):
+        for index, flip in zip(indices, flips, strict=True):
             images = self.images[index]
             images = torch.where(flip[:, None, None, None], images.flip(-1), images)
             yield StepBatch(images, self.task[index], [(labels[index], classes) for labels, classes in self.attribute_parts])

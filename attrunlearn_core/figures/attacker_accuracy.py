@@ -1,4 +1,5 @@
 """Each attacker's accuracy on z per method, at one feature site and attacker-pool size."""
+
 from __future__ import annotations
 
 import math
@@ -9,8 +10,21 @@ from matplotlib.figure import Figure
 
 from attrunlearn_core.figures.common import FigureInputError, colours, legend_outside, method_label, panels, require_columns, rows_of
 
-COLUMNS = ["dataset", "model", "attribute", "method", "site", "attacker", "pool_fraction", "n_seeds", "accuracy_mean",
-           "accuracy_ci_low", "accuracy_ci_high", "wilson_low", "wilson_high"]
+COLUMNS = [
+    "dataset",
+    "model",
+    "attribute",
+    "method",
+    "site",
+    "attacker",
+    "pool_fraction",
+    "n_seeds",
+    "accuracy_mean",
+    "accuracy_ci_low",
+    "accuracy_ci_high",
+    "wilson_low",
+    "wilson_high",
+]
 SUMMARY_COLUMNS = ["dataset", "model", "attribute", "method", "method_name", "chance"]
 
 
@@ -21,8 +35,9 @@ def interval(record) -> tuple[float, float]:
     return record.wilson_low, record.wilson_high
 
 
-def attacker_accuracy_figure(attack_summary: pd.DataFrame, summary: pd.DataFrame, dataset: str, site: str = "split",
-                             pool_fraction: float = 1.0) -> Figure:
+def attacker_accuracy_figure(
+    attack_summary: pd.DataFrame, summary: pd.DataFrame, dataset: str, site: str = "split", pool_fraction: float = 1.0
+) -> Figure:
     require_columns(attack_summary, COLUMNS, "attack_summary.parquet")
     require_columns(summary, SUMMARY_COLUMNS, "summary.parquet")
     attacks = rows_of(attack_summary, dataset, "attack_summary.parquet")
@@ -54,9 +69,11 @@ def attacker_accuracy_figure(attack_summary: pd.DataFrame, summary: pd.DataFrame
                 errors[1].append(100 * (high - record.accuracy_mean))
             ax.bar(xs, heights, width, yerr=errors, capsize=2, color=attacker_colours[attacker], label=f"attacker: {attacker}")
         decorate_attacker_panel(ax, about, methods, f"{dataset} · {model} · unlearning {attribute}")
-    figure.suptitle(f"Attackers on {'h (split point)' if site == 'split' else site + ' features'}, trained on "
-                    f"{100 * pool_fraction:.0f} % of their pool\nmean over seeds with 95 % interval (t over seeds; Wilson with one seed)",
-                    fontsize="medium")
+    figure.suptitle(
+        f"Attackers on {'h (split point)' if site == 'split' else site + ' features'}, trained on "
+        f"{100 * pool_fraction:.0f} % of their pool\nmean over seeds with 95 % interval (t over seeds; Wilson with one seed)",
+        fontsize="medium",
+    )
     legend_outside(figure)
     return figure
 

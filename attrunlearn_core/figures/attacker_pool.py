@@ -1,6 +1,7 @@
 """The attacker-pool check: each attacker trained on part of its pool (50 % by default, the config's
 saturation_fraction) and on all of it. A rise to the full pool means the attackers had not converged on the
 data they had, so efficacy may understate the leak."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,6 +10,7 @@ from matplotlib.figure import Figure
 
 from attrunlearn_core.figures.attacker_accuracy import COLUMNS, SUMMARY_COLUMNS, decorate_attacker_panel
 from attrunlearn_core.figures.common import colours, legend_outside, panels, require_columns, rows_of
+
 
 def attacker_pool_figure(attack_summary: pd.DataFrame, summary: pd.DataFrame, dataset: str, site: str = "split") -> Figure:
     require_columns(attack_summary, COLUMNS, "attack_summary.parquet")
@@ -39,9 +41,14 @@ def attacker_pool_figure(attack_summary: pd.DataFrame, summary: pd.DataFrame, da
         if not smaller:
             ax.text(0.5, 0.5, "no partial-pool rows in attack_summary", transform=ax.transAxes, ha="center", color="0.4")
         decorate_attacker_panel(ax, about, methods, f"{dataset} · {model} · unlearning {attribute}")
-    axes[0][-1].plot([], [], "o", markerfacecolor="white", markeredgecolor="black", linestyle="none", label=f"{100 * part:.0f} % of the attacker pool")
+    axes[0][-1].plot(
+        [], [], "o", markerfacecolor="white", markeredgecolor="black", linestyle="none", label=f"{100 * part:.0f} % of the attacker pool"
+    )
     axes[0][-1].plot([], [], "o", color="black", linestyle="none", label="100 % of the attacker pool")
-    figure.suptitle(f"Attacker pool on {'h (split point)' if site == 'split' else site + ' features'}: {100 * part:.0f} % (hollow) vs all (filled)\n"
-                    "mean over seeds; a rise means more data would leak more", fontsize="medium")
+    figure.suptitle(
+        f"Attacker pool on {'h (split point)' if site == 'split' else site + ' features'}: {100 * part:.0f} % (hollow) vs all (filled)\n"
+        "mean over seeds; a rise means more data would leak more",
+        fontsize="medium",
+    )
     legend_outside(figure)
     return figure

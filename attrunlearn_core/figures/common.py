@@ -1,4 +1,5 @@
 """What the figures share: input checks, colours, interval error bars, the baseline-1 label, atomic saving."""
+
 from __future__ import annotations
 
 import math
@@ -61,7 +62,7 @@ def legend_outside(figure: Figure) -> None:
     """One legend for all panels, each label once, to the right of the panels."""
     handles = {}
     for ax in figure.axes:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
     # Methods and attackers first, reference lines (chance levels) after them.
     order = sorted(handles, key=lambda label: "chance" in label)

@@ -1,4 +1,5 @@
 """Draw one of the summary figures for one dataset from the summary tables on disk (what the workflow calls)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Tables as small self-contained HTML pages for the Snakemake report (which shows HTML in a frame)."""
+
 from __future__ import annotations
 
 import html
@@ -30,8 +31,10 @@ def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
     for metric in SUMMARY_METRICS:
         if f"{metric}_mean" in summary:
             digits = 1 if metric == "method_seconds" else 3
-            view[metric] = [with_interval(m, lo, hi, digits) for m, lo, hi in
-                            zip(summary[f"{metric}_mean"], summary[f"{metric}_ci_low"], summary[f"{metric}_ci_high"])]
+            view[metric] = [
+                with_interval(m, lo, hi, digits)
+                for m, lo, hi in zip(summary[f"{metric}_mean"], summary[f"{metric}_ci_low"], summary[f"{metric}_ci_high"], strict=True)
+            ]
     for column in ["efficacy_attacker", "chance", "chance_given_task", "task_chance", "efficacy_still_climbing"]:
         if column in summary:
             view[column] = summary[column]
@@ -50,9 +53,11 @@ def frame_html(frame: pd.DataFrame, title: str, note: str = "", digits: int = 4)
             tds.append(f"<td{css}>{html.escape(text)}</td>")
         cells.append("<tr>" + "".join(tds) + "</tr>")
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
-            f"<h3>{html.escape(title)}</h3><p>{html.escape(note)}</p><table><thead><tr>{head}</tr></thead><tbody>{''.join(cells)}</tbody>"
-            "</table></body></html>\n")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+        f"<h3>{html.escape(title)}</h3><p>{html.escape(note)}</p><table><thead><tr>{head}</tr></thead><tbody>{''.join(cells)}</tbody>"
+        "</table></body></html>\n"
+    )
 
 
 def write_html_table(frame: pd.DataFrame, path: str | Path, title: str, note: str = "") -> None:

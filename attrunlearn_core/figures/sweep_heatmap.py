@@ -4,6 +4,7 @@ Reads the summary table (one row per dataset x model x attribute x method, `aum_
 A sweep method's lambdas come from its name (config.py: sweep_method_name) or from a mapping passed in;
 rows of other methods are ignored. One row of panels per dataset x model x attribute.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,9 @@ LAMBDAS = ("lambda_x", "lambda_y", "lambda_z")  # lambda_1 (panels), lambda_2 (r
 KEYS = ["dataset", "model", "attribute"]
 
 
-def sweep_frame(summary: pd.DataFrame, points: dict[str, dict] | None = None, lambdas: tuple[str, str, str] = LAMBDAS, metric: str = "aum_mean") -> pd.DataFrame:
+def sweep_frame(
+    summary: pd.DataFrame, points: dict[str, dict] | None = None, lambdas: tuple[str, str, str] = LAMBDAS, metric: str = "aum_mean"
+) -> pd.DataFrame:
     """The summary's sweep rows with one column per lambda: keys, the three lambdas, metric."""
     rows = []
     for row in summary.itertuples(index=False):
@@ -33,8 +36,13 @@ def sweep_frame(summary: pd.DataFrame, points: dict[str, dict] | None = None, la
     return pd.DataFrame(rows, columns=[*KEYS, *lambdas, metric])
 
 
-def write_sweep_heatmap(summary: pd.DataFrame, output: str | os.PathLike, points: dict[str, dict] | None = None,
-                        lambdas: tuple[str, str, str] = LAMBDAS, metric: str = "aum_mean") -> pd.DataFrame:
+def write_sweep_heatmap(
+    summary: pd.DataFrame,
+    output: str | os.PathLike,
+    points: dict[str, dict] | None = None,
+    lambdas: tuple[str, str, str] = LAMBDAS,
+    metric: str = "aum_mean",
+) -> pd.DataFrame:
     """Write the heat map PNG (written atomically); returns the frame it drew. A missing point is left blank."""
     frame = sweep_frame(summary, points, lambdas, metric)
     if frame.empty:

@@ -1,4 +1,5 @@
 """The fidelity-efficacy trade-off of one dataset: where each method lands between keeping the task and hiding z."""
+
 from __future__ import annotations
 
 import math
@@ -6,11 +7,34 @@ import math
 import pandas as pd
 from matplotlib.figure import Figure
 
-from attrunlearn_core.figures.common import (BASELINE_METHOD_NAME, colours, legend_outside, method_label, panels, percent_error,
-                                             require_columns, rows_of)
+from attrunlearn_core.figures.common import (
+    BASELINE_METHOD_NAME,
+    colours,
+    legend_outside,
+    method_label,
+    panels,
+    percent_error,
+    require_columns,
+    rows_of,
+)
 
-COLUMNS = ["dataset", "model", "attribute", "method", "method_name", "n_seeds", "chance", "chance_given_task", "task_chance",
-           "fidelity_mean", "fidelity_ci_low", "fidelity_ci_high", "efficacy_mean", "efficacy_ci_low", "efficacy_ci_high"]
+COLUMNS = [
+    "dataset",
+    "model",
+    "attribute",
+    "method",
+    "method_name",
+    "n_seeds",
+    "chance",
+    "chance_given_task",
+    "task_chance",
+    "fidelity_mean",
+    "fidelity_ci_low",
+    "fidelity_ci_high",
+    "efficacy_mean",
+    "efficacy_ci_low",
+    "efficacy_ci_high",
+]
 
 
 def trade_off_figure(summary: pd.DataFrame, dataset: str, source: str = "summary.parquet") -> Figure:
@@ -26,11 +50,18 @@ def trade_off_figure(summary: pd.DataFrame, dataset: str, source: str = "summary
         for record in panel.itertuples():
             baseline = record.method_name == BASELINE_METHOD_NAME
             x, y = 100 * record.efficacy_mean, 100 * record.fidelity_mean
-            ax.errorbar(x, y, xerr=percent_error(record.efficacy_mean, record.efficacy_ci_low, record.efficacy_ci_high),
-                        yerr=percent_error(record.fidelity_mean, record.fidelity_ci_low, record.fidelity_ci_high),
-                        fmt="*" if baseline else "o", markersize=15 if baseline else 8, color=method_colours[record.method],
-                        markeredgecolor="black" if baseline else method_colours[record.method], capsize=3,
-                        label=method_label(record.method, record.method_name))
+            ax.errorbar(
+                x,
+                y,
+                xerr=percent_error(record.efficacy_mean, record.efficacy_ci_low, record.efficacy_ci_high),
+                yerr=percent_error(record.fidelity_mean, record.fidelity_ci_low, record.fidelity_ci_high),
+                fmt="*" if baseline else "o",
+                markersize=15 if baseline else 8,
+                color=method_colours[record.method],
+                markeredgecolor="black" if baseline else method_colours[record.method],
+                capsize=3,
+                label=method_label(record.method, record.method_name),
+            )
             if baseline:
                 ax.annotate("baseline-1", (x, y), xytext=(7, 7), textcoords="offset points", fontsize="small")
         _reference_lines(ax, panel)
@@ -39,8 +70,11 @@ def trade_off_figure(summary: pd.DataFrame, dataset: str, source: str = "summary
         ax.set_title(f"{dataset} · {model} · unlearning {attribute}", fontsize="medium")
         ax.grid(alpha=0.3)
     seeds = int(rows["n_seeds"].max())
-    figure.suptitle(f"Fidelity–efficacy trade-off on {dataset} (best: top left)\nmeans over {seeds} seed{'s' * (seeds != 1)}; "
-                    "bars: 95 % t intervals over seeds (none with one seed)", fontsize="medium")
+    figure.suptitle(
+        f"Fidelity–efficacy trade-off on {dataset} (best: top left)\nmeans over {seeds} seed{'s' * (seeds != 1)}; "
+        "bars: 95 % t intervals over seeds (none with one seed)",
+        fontsize="medium",
+    )
     legend_outside(figure)
     return figure
 

@@ -1,4 +1,5 @@
 """Unlearning methods by name. Add a method: one file in this package with a registered subclass."""
+
 from __future__ import annotations
 
 from attrunlearn_core.errors import ConfigError

@@ -13,6 +13,7 @@ one adversary in turn (`head_reset_steps`), so the extractor cannot settle into 
 The heads are discarded afterwards: fresh attackers, trained after the fact and possibly stronger than
 the head, measure what the extractor still leaks.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,7 +30,6 @@ from attrunlearn_core.training import batches, random_hflip, to_input
 from attrunlearn_core.unlearning.gradient_reversal import dann_coefficient, reverse_gradient
 from attrunlearn_core.unlearning.params import require_bool, require_choice, require_number
 
-
 ADVERSARY_KINDS = ("mlp", "conv")
 
 
@@ -37,8 +37,18 @@ def adversary_head(feature_shape: tuple[int, ...], num_classes: int, hidden: int
     """`mlp`: an MLP on flattened h, as strong as the benchmark's MLP attacker; `conv`: two convolutions on h, pooled."""
     if kind == "conv" and len(feature_shape) == 3:  # a flat h has nothing to convolve: it gets the MLP
         channels = feature_shape[0]
-        return nn.Sequential(nn.BatchNorm2d(channels, affine=False), nn.Conv2d(channels, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1),
-                             nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(256, hidden), nn.ReLU(), nn.Linear(hidden, num_classes))
+        return nn.Sequential(
+            nn.BatchNorm2d(channels, affine=False),
+            nn.Conv2d(channels, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(64, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(2),
+            nn.Flatten(),
+            nn.Linear(256, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, num_classes),
+        )
     size = 1
     for dim in feature_shape:
         size *= dim
@@ -60,16 +70,16 @@ class AdversarialRemoval(UnlearningMethod):
     name = "adversarial"
     DEFAULTS = {
         "epochs": 3,
-        "lr": 5e-4,               # extractor and classifier, cosine-decayed over the fine-tuning
+        "lr": 5e-4,  # extractor and classifier, cosine-decayed over the fine-tuning
         "head_lr": 1e-3,
         "batch_size": 128,
         "adversary_weight": 1.0,  # reversal coefficient (its maximum with schedule: dann)
-        "schedule": "dann",       # dann | constant
+        "schedule": "dann",  # dann | constant
         "head_hidden": 256,
         "hflip": True,
-        "adversaries": ["mlp"],   # heads per attribute part: mlp and/or conv
-        "head_steps": 0,          # extra adversary-only steps on detached h per batch
-        "head_reset_steps": 0,    # every this many batches one adversary is re-initialised, in turn (0: never)
+        "adversaries": ["mlp"],  # heads per attribute part: mlp and/or conv
+        "head_steps": 0,  # extra adversary-only steps on detached h per batch
+        "head_reset_steps": 0,  # every this many batches one adversary is re-initialised, in turn (0: never)
     }
 
     @classmethod
@@ -98,12 +108,15 @@ class AdversarialRemoval(UnlearningMethod):
             model.eval()
             feature_shape = tuple(model.extractor(to_input(images[:1], device)).shape[1:])
         owners = [part for part in range(len(parts)) for _ in p["adversaries"]]
-        heads = nn.ModuleList([adversary_head(feature_shape, parts[part][1], p["head_hidden"], kind)
-                               for part in range(len(parts)) for kind in p["adversaries"]]).to(device)
-        optimizer = torch.optim.AdamW([
-            {"params": model.parameters(), "lr": p["lr"], "weight_decay": context.recipe.weight_decay},
-            {"params": heads.parameters(), "lr": p["head_lr"], "weight_decay": 0.0},
-        ])
+        heads = nn.ModuleList(
+            [adversary_head(feature_shape, parts[part][1], p["head_hidden"], kind) for part in range(len(parts)) for kind in p["adversaries"]]
+        ).to(device)
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": model.parameters(), "lr": p["lr"], "weight_decay": context.recipe.weight_decay},
+                {"params": heads.parameters(), "lr": p["head_lr"], "weight_decay": 0.0},
+            ]
+        )
         head_optimizer = torch.optim.AdamW(heads.parameters(), lr=p["head_lr"], weight_decay=0.0)
         steps_per_epoch = -(-len(images) // p["batch_size"])
         total_steps = p["epochs"] * steps_per_epoch
@@ -121,12 +134,12 @@ class AdversarialRemoval(UnlearningMethod):
                 task_loss += loss.item() * len(index)
                 zs = [labels[index].to(device) for labels, _ in parts]
                 for _ in range(p["head_steps"]):  # the adversaries catch up on detached h before the joint step
-                    head_loss = sum(nn.functional.cross_entropy(head(h.detach()), zs[part]) for head, part in zip(heads, owners))
+                    head_loss = sum(nn.functional.cross_entropy(head(h.detach()), zs[part]) for head, part in zip(heads, owners, strict=True))
                     head_optimizer.zero_grad(set_to_none=True)
                     head_loss.backward()
                     head_optimizer.step()
                 reversed_h = reverse_gradient(h, coefficient)
-                for head, part in zip(heads, owners):
+                for head, part in zip(heads, owners, strict=True):
                     logits = head(reversed_h)
                     loss = loss + nn.functional.cross_entropy(logits, zs[part]) / len(p["adversaries"])
                     correct[part] += (logits.argmax(1) == zs[part]).sum().item() / len(p["adversaries"])
@@ -141,5 +154,5 @@ class AdversarialRemoval(UnlearningMethod):
                     reset_head(heads[(step // p["head_reset_steps"] - 1) % len(heads)], optimizer, head_optimizer)
         model.eval()
         metrics = {"task_loss": task_loss / seen, "final_coefficient": coefficient}
-        metrics.update({f"adversary_accuracy_{name}": c / seen for name, c in zip(names, correct)})
+        metrics.update({f"adversary_accuracy_{name}": c / seen for name, c in zip(names, correct, strict=True)})
         return MethodResult(model, metrics)

@@ -1,4 +1,5 @@
 """The interface every unlearning method implements: one class, one file, registered by name."""
+
 from __future__ import annotations
 
 import copy
@@ -67,7 +68,9 @@ class UnlearningMethod:
     def resolve_params(cls, params: dict) -> dict:
         unknown = sorted(set(params) - set(cls.DEFAULTS))
         if unknown:
-            raise ConfigError(f"unknown parameter(s) {', '.join(unknown)} for method {cls.name!r} (known: {', '.join(sorted(cls.DEFAULTS)) or 'none'})")
+            raise ConfigError(
+                f"unknown parameter(s) {', '.join(unknown)} for method {cls.name!r} (known: {', '.join(sorted(cls.DEFAULTS)) or 'none'})"
+            )
         return {**copy.deepcopy(cls.DEFAULTS), **params}
 
     def unlearn(self, model: SplitModel, context: UnlearningContext) -> MethodResult:

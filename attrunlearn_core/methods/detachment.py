@@ -13,11 +13,12 @@ lambda_means off is the paper's objective as published (`detachment_paper` in th
   local       the extractor learns from the auxiliary loss only and the classifier from the task
               loss on detached h, the two as concurrent pipeline stages (local_pipeline.py).
 """
+
 from __future__ import annotations
 
 import logging
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 
@@ -45,35 +46,35 @@ HEAD_KINDS = ("conv", "mlp")
 class Detachment(UnlearningMethod):
     name = "detachment"
     DEFAULTS = {
-        "mode": "end_to_end",       # end_to_end | local
-        "epochs": 10,               # unlearning epochs over the train split (6 removed less: embedded color, worst attacker 0.77-0.82 vs 0.73-0.74)
-        "warmup_epochs": 1,         # epochs fitting the auxiliary networks on frozen h first
-        "batch_size": 0,            # 0: the baseline recipe's batch size
-        "lr": 3e-4,                 # extractor (cosine-decayed to 0 over the unlearning steps)
+        "mode": "end_to_end",  # end_to_end | local
+        "epochs": 10,  # unlearning epochs over the train split (6 removed less: embedded color, worst attacker 0.77-0.82 vs 0.73-0.74)
+        "warmup_epochs": 1,  # epochs fitting the auxiliary networks on frozen h first
+        "batch_size": 0,  # 0: the baseline recipe's batch size
+        "lr": 3e-4,  # extractor (cosine-decayed to 0 over the unlearning steps)
         "classifier_lr": 3e-4,
-        "aux_lr": 1e-3,             # decoder and task head
-        "head_lr": 2e-3,            # attribute heads (the estimators of I(h,z))
-        "head_steps": 3,            # attribute-head steps per batch (the inner maximisation): before the extractor's step (end_to_end) or in stage 2 (local)
+        "aux_lr": 1e-3,  # decoder and task head
+        "head_lr": 2e-3,  # attribute heads (the estimators of I(h,z))
+        "head_steps": 3,  # attribute-head steps per batch (the inner maximisation): before the extractor's step (end_to_end) or in stage 2 (local)
         "weight_decay": 0.0,
-        "lambda_x": 0.1,            # lambda_1: keep I(h,x) (reconstruction)
-        "lambda_y": 1.0,            # lambda_2: keep I(h,y) (task head; in local mode the extractor's only task signal)
-        "lambda_z": 0.1,            # lambda_3: remove I(h,z) as seen by the attribute heads; its sign is ignored, the term always penalises
-        "lambda_means": 30.0,       # remove z's mark on the class means of every element of h (the head-independent part of the attribute term)
+        "lambda_x": 0.1,  # lambda_1: keep I(h,x) (reconstruction)
+        "lambda_y": 1.0,  # lambda_2: keep I(h,y) (task head; in local mode the extractor's only task signal)
+        "lambda_z": 0.1,  # lambda_3: remove I(h,z) as seen by the attribute heads; its sign is ignored, the term always penalises
+        "lambda_means": 30.0,  # remove z's mark on the class means of every element of h (the head-independent part of the attribute term)
         "means_given_task": False,  # true: the class means within each task class only (keeps y's part of z when z and y are dependent)
-        "lambda_club": 0.0,         # CLUB upper bound on I(h,z) through the attribute heads (0: off, the paper's objective)
-        "lambda_mmd": 0.0,          # class-conditional MMD of h between z values within each task class (0: off)
-        "mmd_projection": 64,       # random directions (redrawn every step) the MMD compares h on; 0: all of h
-        "adversaries": ["conv"],    # the attribute heads per part: conv (pooled, the paper's) and/or mlp (every element of h)
-        "head_reset_steps": 0,      # every this many head fits one attribute head is re-initialised, in turn (0: never)
-        "temperature": 0.1,         # of the supervised-contrastive losses
+        "lambda_club": 0.0,  # CLUB upper bound on I(h,z) through the attribute heads (0: off, the paper's objective)
+        "lambda_mmd": 0.0,  # class-conditional MMD of h between z values within each task class (0: off)
+        "mmd_projection": 64,  # random directions (redrawn every step) the MMD compares h on; 0: all of h
+        "adversaries": ["conv"],  # the attribute heads per part: conv (pooled, the paper's) and/or mlp (every element of h)
+        "head_reset_steps": 0,  # every this many head fits one attribute head is re-initialised, in turn (0: never)
+        "temperature": 0.1,  # of the supervised-contrastive losses
         "embedding_dim": 64,
-        "head_hidden": 128,         # 0: linear heads
-        "head_width": 0,            # 0: from h's channels (max(32, C/2))
-        "decoder_width": 0,         # 0: from h's channels (max(32, C/2))
-        "decoder_scale": 0.5,       # decoder output side / image side
-        "local_threads": 0,         # local mode, CPU: intra-op threads of the extractor stage (0: half the cores); the classifier stage gets the rest
-        "concurrent": True,         # local mode: False always runs the same two stages one after the other (for measuring)
-        "probe_steps": 3,           # local mode: steps per round of the probe picking overlapped or sequential stages (LocalSchedule); 0: always overlapped
+        "head_hidden": 128,  # 0: linear heads
+        "head_width": 0,  # 0: from h's channels (max(32, C/2))
+        "decoder_width": 0,  # 0: from h's channels (max(32, C/2))
+        "decoder_scale": 0.5,  # decoder output side / image side
+        "local_threads": 0,  # local mode, CPU: intra-op threads of the extractor stage (0: half the cores); the classifier stage gets the rest
+        "concurrent": True,  # local mode: False always runs the same two stages one after the other (for measuring)
+        "probe_steps": 3,  # local mode: steps per round of the probe picking overlapped or sequential stages (LocalSchedule); 0: always overlapped
     }
 
     @classmethod
@@ -126,14 +127,31 @@ class Detachment(UnlearningMethod):
             h_shape = tuple(model.extractor(to_input(images[:2], context.device)).shape[1:])
         model.train()
         torch.manual_seed(derive_seed(context.seed, "detachment", "auxiliary"))
-        aux = build_auxiliary_networks(h_shape, images.shape[-1], context.prepared.num_classes[context.task], [classes for _, classes in parts], p).to(context.device).train()
+        aux = (
+            build_auxiliary_networks(h_shape, images.shape[-1], context.prepared.num_classes[context.task], [classes for _, classes in parts], p)
+            .to(context.device)
+            .train()
+        )
         adamw = lambda groups: torch.optim.AdamW(groups, weight_decay=p["weight_decay"], fused=True)  # noqa: E731  (fused: one kernel, ~3x faster on a CPU)
         state = DetachmentState(
             model=model,
             aux=aux,
-            weights=DetachmentWeights(p["lambda_x"], p["lambda_y"], p["lambda_z"], p["temperature"], p["head_steps"], p["lambda_means"], p["means_given_task"],
-                                      p["lambda_club"], p["lambda_mmd"], int(p["mmd_projection"]), int(p["head_reset_steps"])),
-            extractor_optimizer=adamw([{"params": model.extractor.parameters(), "lr": p["lr"]}, {"params": aux.cooperative_parameters(), "lr": p["aux_lr"]}]),
+            weights=DetachmentWeights(
+                p["lambda_x"],
+                p["lambda_y"],
+                p["lambda_z"],
+                p["temperature"],
+                p["head_steps"],
+                p["lambda_means"],
+                p["means_given_task"],
+                p["lambda_club"],
+                p["lambda_mmd"],
+                int(p["mmd_projection"]),
+                int(p["head_reset_steps"]),
+            ),
+            extractor_optimizer=adamw(
+                [{"params": model.extractor.parameters(), "lr": p["lr"]}, {"params": aux.cooperative_parameters(), "lr": p["aux_lr"]}]
+            ),
             estimator_optimizer=adamw([{"params": aux.attribute_heads.parameters(), "lr": p["head_lr"]}]),
             classifier_optimizer=adamw([{"params": model.classifier.parameters(), "lr": p["classifier_lr"]}]),
             device=context.device,

@@ -6,6 +6,7 @@ each image's CAM pixels is replaced by `fill`, and the task model is retrained o
 images with baseline-1's recipe. The cell is then trained and evaluated on masked images, so
 `unlearn` receives that retrained model and returns it unchanged, reporting the masking's numbers.
 """
+
 from __future__ import annotations
 
 from attrunlearn_core.errors import ConfigError

@@ -24,13 +24,14 @@ batches would otherwise rewrite them and damage every class for reasons unrelate
 Reported: forget, retained-train (train minus forget) and test accuracy before and after. The test split is
 read only for that report, never for training.
 """
+
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.divergence import check_finite
+from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.methods import register_method
 from attrunlearn_core.methods.base import MethodResult, UnlearningContext, UnlearningMethod
 from attrunlearn_core.models import SplitModel
@@ -55,17 +56,17 @@ def _other_class(classes: torch.Tensor, num_classes: int, generator: torch.Gener
 class InstanceUnlearning(UnlearningMethod):
     name = "instance_unlearning"
     DEFAULTS = {
-        "forget_set": "attribute",       # attribute | random
-        "forget_values": [0],            # attribute values whose instances are forgotten (forget_set: attribute)
-        "forget_size": 64,               # number of random train instances to forget (forget_set: random)
-        "mode": "neg_ce",                # neg_ce | relabel
+        "forget_set": "attribute",  # attribute | random
+        "forget_values": [0],  # attribute values whose instances are forgotten (forget_set: attribute)
+        "forget_size": 64,  # number of random train instances to forget (forget_set: random)
+        "mode": "neg_ce",  # neg_ce | relabel
         "use_adversarial": True,
-        "adversarial_per_instance": 1,   # PGD examples per anchor instance, each towards its own random class
+        "adversarial_per_instance": 1,  # PGD examples per anchor instance, each towards its own random class
         "pgd_steps": 5,
-        "pgd_eps": 0.5,                  # L2 radius in [0, 1] pixel units
+        "pgd_eps": 0.5,  # L2 radius in [0, 1] pixel units
         "use_mas": True,
         "mas_lambda": 10.0,
-        "anchor_instances": 128,         # forget instances (at most) that seed the PGD examples and the MAS importance
+        "anchor_instances": 128,  # forget instances (at most) that seed the PGD examples and the MAS importance
         "target_forget_accuracy": 0.0,
         "max_steps": 60,
         "batch_size": 32,
@@ -88,7 +89,9 @@ class InstanceUnlearning(UnlearningMethod):
         require_number(cls.name, p, "target_forget_accuracy", minimum=0.0)
         values = p["forget_values"] if isinstance(p["forget_values"], list) else [p["forget_values"]]
         if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
-            raise ConfigError(f"forget_values: {p['forget_values']!r} must be a non-negative integer or a non-empty list of them (method {cls.name!r})")
+            raise ConfigError(
+                f"forget_values: {p['forget_values']!r} must be a non-negative integer or a non-empty list of them (method {cls.name!r})"
+            )
         p["forget_values"] = values
         return p
 
@@ -102,10 +105,15 @@ class InstanceUnlearning(UnlearningMethod):
         joint, classes = context.train_attribute_labels()
         values = self.params["forget_values"]
         if max(values) >= classes:
-            raise ConfigError(f"forget_values: {values} out of range for attribute {context.attribute!r} with {classes} values (method {self.name!r})")
+            raise ConfigError(
+                f"forget_values: {values} out of range for attribute {context.attribute!r} with {classes} values (method {self.name!r})"
+            )
         index = torch.isin(joint, torch.tensor(values)).nonzero().flatten()
         if len(index) == 0 or len(index) == len(joint):
-            raise ConfigError(f"forget_values: {values} select {len(index)} of {len(joint)} train instances of {context.attribute!r}; need some but not all (method {self.name!r})")
+            raise ConfigError(
+                f"forget_values: {values} select {len(index)} of {len(joint)} train instances of {context.attribute!r}; "
+                f"need some but not all (method {self.name!r})"
+            )
         return index
 
     def unlearn(self, model: SplitModel, context: UnlearningContext) -> MethodResult:
@@ -121,7 +129,11 @@ class InstanceUnlearning(UnlearningMethod):
         metrics = {"forget_size": float(len(forget)), "forget_accuracy_before": (original == forget_labels).float().mean().item()}
         targets = original if p["mode"] == "neg_ce" else _other_class(original, num_classes, generator)
         anchor = torch.randperm(len(forget), generator=generator)[: p["anchor_instances"]]
-        adversarial = self._adversarial_examples(model, forget_images[anchor], original[anchor], num_classes, generator, device) if p["use_adversarial"] else None
+        adversarial = (
+            self._adversarial_examples(model, forget_images[anchor], original[anchor], num_classes, generator, device)
+            if p["use_adversarial"]
+            else None
+        )
         if adversarial is not None:
             metrics["adversarial_examples"] = float(len(adversarial[0]))
             metrics["adversarial_success"] = adversarial[2]
@@ -152,16 +164,25 @@ class InstanceUnlearning(UnlearningMethod):
                     break
             forget_accuracy = accuracy(model, forget_images, forget_labels, device)
         test_images, test_labels = context.prepared.split_images("test"), context.prepared.split_labels("test", context.task)
-        metrics.update({
-            "forget_accuracy": forget_accuracy,
-            "retain_accuracy": accuracy(model, images[retain], labels[retain], device),
-            "test_accuracy": accuracy(model, test_images, test_labels, device),  # reported only; the test split never trains
-            "steps": float(steps),
-        })
+        metrics.update(
+            {
+                "forget_accuracy": forget_accuracy,
+                "retain_accuracy": accuracy(model, images[retain], labels[retain], device),
+                "test_accuracy": accuracy(model, test_images, test_labels, device),  # reported only; the test split never trains
+                "steps": float(steps),
+            }
+        )
         return MethodResult(model, metrics)
 
-    def _adversarial_examples(self, model: SplitModel, anchor_images: torch.Tensor, anchor_predictions: torch.Tensor, num_classes: int,
-                              generator: torch.Generator, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, float]:
+    def _adversarial_examples(
+        self,
+        model: SplitModel,
+        anchor_images: torch.Tensor,
+        anchor_predictions: torch.Tensor,
+        num_classes: int,
+        generator: torch.Generator,
+        device: torch.device,
+    ) -> tuple[torch.Tensor, torch.Tensor, float]:
         """(pixels in [0, 1], the pre-trained model's labels for them, fraction that reached their PGD target)."""
         p = self.params
         copies = p["adversarial_per_instance"]

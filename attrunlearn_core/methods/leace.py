@@ -9,6 +9,7 @@ non-linear attackers, the attackers measure what is left.
 The classifier (the part after the split) is then trained for a few epochs from its current weights on
 the erased train features, the extractor and eraser frozen.
 """
+
 from __future__ import annotations
 
 import torch
@@ -29,7 +30,7 @@ class AffineErasure(nn.Module):
     def __init__(self, bias: torch.Tensor, proj_left: torch.Tensor, proj_right: torch.Tensor):
         super().__init__()
         self.register_buffer("bias", bias.float().contiguous())
-        self.register_buffer("proj_left", proj_left.float().contiguous())    # [d, r]
+        self.register_buffer("proj_left", proj_left.float().contiguous())  # [d, r]
         self.register_buffer("proj_right", proj_right.float().contiguous())  # [r, d]
 
     @property
@@ -67,10 +68,10 @@ def _features(extractor: nn.Module, images: torch.Tensor, device: torch.device, 
 class Leace(UnlearningMethod):
     name = "leace"
     DEFAULTS = {
-        "classifier_epochs": 4,   # re-fitting the classifier on erased h; 0 keeps it unchanged
+        "classifier_epochs": 4,  # re-fitting the classifier on erased h; 0 keeps it unchanged
         "lr": 5e-4,
         "batch_size": 128,
-        "shrinkage": True,        # shrinkage estimate of h's covariance (h has as many dimensions as samples, or more)
+        "shrinkage": True,  # shrinkage estimate of h's covariance (h has as many dimensions as samples, or more)
         "svd_tol": 0.01,
     }
 

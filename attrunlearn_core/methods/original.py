@@ -1,4 +1,5 @@
 """Baseline-1: the original model, unchanged. The upper bound on fidelity and on leakage."""
+
 from __future__ import annotations
 
 from attrunlearn_core.methods import register_method

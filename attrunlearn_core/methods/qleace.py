@@ -12,6 +12,7 @@ so no quadratic classifier beats chance on the fitting data. Two limits shape th
   its variance (and of any remaining covariance difference) lies.
 The classifier is then re-fitted on erased train h, the extractor frozen, as for LEACE.
 """
+
 from __future__ import annotations
 
 import torch
@@ -28,12 +29,28 @@ from attrunlearn_core.unlearning.params import require_number
 class QuadraticErasure(nn.Module):
     """LEACE on flattened h, then, in a principal subspace, each sample transported from its QDA-predicted z's distribution to the barycenter."""
 
-    def __init__(self, linear: AffineErasure, center: torch.Tensor, basis: torch.Tensor, class_means: torch.Tensor, global_mean: torch.Tensor,
-                 ot_maps: torch.Tensor, precisions: torch.Tensor, log_normalisers: torch.Tensor):
+    def __init__(
+        self,
+        linear: AffineErasure,
+        center: torch.Tensor,
+        basis: torch.Tensor,
+        class_means: torch.Tensor,
+        global_mean: torch.Tensor,
+        ot_maps: torch.Tensor,
+        precisions: torch.Tensor,
+        log_normalisers: torch.Tensor,
+    ):
         super().__init__()
         self.linear = linear
-        for name, value in (("center", center), ("basis", basis), ("class_means", class_means), ("global_mean", global_mean),
-                            ("ot_maps", ot_maps), ("precisions", precisions), ("log_normalisers", log_normalisers)):
+        for name, value in (
+            ("center", center),
+            ("basis", basis),
+            ("class_means", class_means),
+            ("global_mean", global_mean),
+            ("ot_maps", ot_maps),
+            ("precisions", precisions),
+            ("log_normalisers", log_normalisers),
+        ):
             self.register_buffer(name, value.float().contiguous())
 
     def predict_z(self, coords: torch.Tensor) -> torch.Tensor:
@@ -49,7 +66,9 @@ class QuadraticErasure(nn.Module):
         return (flat + (transported - coords) @ self.basis.T).view_as(h)
 
 
-def fit_quadratic_erasure(features: torch.Tensor, z: torch.Tensor, num_classes: int, components: int, shrinkage: bool = True, svd_tol: float = 0.01) -> QuadraticErasure:
+def fit_quadratic_erasure(
+    features: torch.Tensor, z: torch.Tensor, num_classes: int, components: int, shrinkage: bool = True, svd_tol: float = 0.01
+) -> QuadraticErasure:
     linear = fit_affine_erasure(features, z, num_classes, shrinkage, svd_tol)
     with torch.no_grad():
         flat = linear(features.float()).flatten(1).double()
@@ -65,7 +84,9 @@ def fit_quadratic_erasure(features: torch.Tensor, z: torch.Tensor, num_classes: 
     eraser, covariances = fitter.eraser, fitter.sigma_xx
     priors = torch.bincount(z, minlength=num_classes).double() / len(z)
     log_normalisers = priors.log() - 0.5 * torch.linalg.slogdet(covariances).logabsdet
-    return QuadraticErasure(linear, center, basis, eraser.class_means, eraser.global_mean, eraser.ot_maps, torch.linalg.inv(covariances), log_normalisers)
+    return QuadraticErasure(
+        linear, center, basis, eraser.class_means, eraser.global_mean, eraser.ot_maps, torch.linalg.inv(covariances), log_normalisers
+    )
 
 
 @register_method
@@ -87,8 +108,18 @@ class QuadraticLeace(Leace):
         erasure = fit_quadratic_erasure(h.to(device), z.to(device), classes, p["components"], p["shrinkage"], p["svd_tol"])
         with torch.no_grad():
             erased = torch.cat([erasure(h[i : i + 512].to(device)).cpu() for i in range(0, len(h), 512)])
-            qda_accuracy = (erasure.predict_z((erasure.linear(h.to(device)).flatten(1) - erasure.center) @ erasure.basis).cpu() == z).float().mean().item()
+            qda_accuracy = (
+                (erasure.predict_z((erasure.linear(h.to(device)).flatten(1) - erasure.center) @ erasure.basis).cpu() == z).float().mean().item()
+            )
         loss = self._refit_classifier(model.classifier, erased, context.train_task_labels(), context)
         result = SplitModel(nn.Sequential(model.extractor, erasure), model.classifier).eval()
-        return MethodResult(result, {"erased_rank": float(erasure.linear.rank), "components": float(erasure.basis.shape[1]),
-                                     "feature_dim": float(h[0].numel()), "qda_train_accuracy": qda_accuracy, "classifier_loss": loss})
+        return MethodResult(
+            result,
+            {
+                "erased_rank": float(erasure.linear.rank),
+                "components": float(erasure.basis.shape[1]),
+                "feature_dim": float(h[0].numel()),
+                "qda_train_accuracy": qda_accuracy,
+                "classifier_loss": loss,
+            },
+        )

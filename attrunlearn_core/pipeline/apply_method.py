@@ -37,7 +37,12 @@ def apply_method(config: dict, cell: Cell, prepared_path: str | Path, start_path
     result = method.unlearn(model, context)
     seconds = time.perf_counter() - started + result.extra_seconds
     log.info("%s: %s took %.1fs %s", cell.path, method_name, seconds, result.metrics)
-    save_checkpoint(output, result.model, config={"method": method_name, "params": method.params, "cell": cell.path},
-                    method_seconds=seconds, method_metrics=result.metrics)
+    save_checkpoint(
+        output,
+        result.model,
+        config={"method": method_name, "params": method.params, "cell": cell.path},
+        method_seconds=seconds,
+        method_metrics=result.metrics,
+    )
     numbers = {k: float(v) for k, v in result.metrics.items() if isinstance(v, (int, float))}
     save_json({"cell": cell.path, "method": method_name, "method_seconds": seconds, "method_metrics": numbers}, report_out)

@@ -8,6 +8,7 @@ training itself added). The models start from fresh weights: latency and memory 
 them, and the benchmark then needs no trained baseline per model. Timed epochs follow a few
 untimed warm-up steps.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -37,40 +38,48 @@ log = logging.getLogger(__name__)
 MODES = ("fine_tune", "end_to_end", "end_to_end_one_thread", "local_sequential", "local_overlapped", "local")
 CPU_ONLY_MODES = ("end_to_end_one_thread",)
 
-EFFICIENCY_SCHEMA = pa.schema([
-    ("dataset", pa.string()), ("model", pa.string()), ("arch", pa.string()), ("split_after", pa.string()),
-    ("device", pa.string()),                       # e.g. "cpu (2 threads)" or the GPU's name
-    ("image_size", pa.int64()), ("batch_size", pa.int64()), ("steps_per_epoch", pa.int64()), ("timed_epochs", pa.int64()),
-    ("latency_end_to_end", pa.float64()),          # seconds per unlearning epoch
-    ("latency_local", pa.float64()),               # seconds per unlearning epoch, pipelined stages
-    ("latency_local_sequential", pa.float64()),    # local updates without overlap
-    ("latency_local_overlapped", pa.float64()),    # local updates, stages always overlapped
-    ("local_schedule", pa.string()),               # the schedule local mode's probe picked: overlapped or sequential
-    ("probe_overlapped_step_seconds", pa.float64()),   # the probe's seconds per step of each schedule
-    ("probe_sequential_step_seconds", pa.float64()),
-    ("latency_fine_tune", pa.float64()),           # plain fine-tuning epoch (task loss only), the overhead reference
-    ("latency_end_to_end_one_thread", pa.float64()),  # end_to_end with one intra-op thread
-    ("intra_op_scaling", pa.float64()),            # latency_end_to_end_one_thread / latency_end_to_end: the cores' use without pipelining
-    ("speedup", pa.float64()),                     # latency_end_to_end / latency_local
-    ("speedup_from_overlap", pa.float64()),        # latency_local_sequential / latency_local_overlapped
-    ("overhead_end_to_end", pa.float64()),         # latency_end_to_end / latency_fine_tune
-    ("overhead_local", pa.float64()),              # latency_local / latency_fine_tune
-    ("extractor_stage_seconds", pa.float64()),     # per epoch, busy time of stage 1 (extractor + auxiliary networks), overlapped run
-    ("classifier_stage_seconds", pa.float64()),    # per epoch, busy time of stage 2 (attribute heads + classifier), overlapped run
-    ("extractor_stage_seconds_alone", pa.float64()),   # the same in the sequential run (no contention between stages)
-    ("classifier_stage_seconds_alone", pa.float64()),
-    ("speedup_ceiling", pa.float64()),             # (stage 1 + stage 2) / max(stage 1, stage 2), from the sequential run
-    ("overlap_fraction", pa.float64()),            # share of the shorter stage's busy time spent alongside the other (CPU only)
-    ("memory_measure", pa.string()),               # what peak_memory_* is: cuda_max_allocated or peak_rss
-    ("peak_memory_end_to_end_mb", pa.float64()),
-    ("peak_memory_local_mb", pa.float64()),
-    ("peak_memory_fine_tune_mb", pa.float64()),
-    ("memory_ratio", pa.float64()),                # peak_memory_local_mb / peak_memory_end_to_end_mb
-    ("training_memory_end_to_end_mb", pa.float64()),  # peak minus the memory held right before the first step
-    ("training_memory_local_mb", pa.float64()),
-    ("training_memory_fine_tune_mb", pa.float64()),
-    ("training_memory_ratio", pa.float64()),
-])
+EFFICIENCY_SCHEMA = pa.schema(
+    [
+        ("dataset", pa.string()),
+        ("model", pa.string()),
+        ("arch", pa.string()),
+        ("split_after", pa.string()),
+        ("device", pa.string()),  # e.g. "cpu (2 threads)" or the GPU's name
+        ("image_size", pa.int64()),
+        ("batch_size", pa.int64()),
+        ("steps_per_epoch", pa.int64()),
+        ("timed_epochs", pa.int64()),
+        ("latency_end_to_end", pa.float64()),  # seconds per unlearning epoch
+        ("latency_local", pa.float64()),  # seconds per unlearning epoch, pipelined stages
+        ("latency_local_sequential", pa.float64()),  # local updates without overlap
+        ("latency_local_overlapped", pa.float64()),  # local updates, stages always overlapped
+        ("local_schedule", pa.string()),  # the schedule local mode's probe picked: overlapped or sequential
+        ("probe_overlapped_step_seconds", pa.float64()),  # the probe's seconds per step of each schedule
+        ("probe_sequential_step_seconds", pa.float64()),
+        ("latency_fine_tune", pa.float64()),  # plain fine-tuning epoch (task loss only), the overhead reference
+        ("latency_end_to_end_one_thread", pa.float64()),  # end_to_end with one intra-op thread
+        ("intra_op_scaling", pa.float64()),  # latency_end_to_end_one_thread / latency_end_to_end: the cores' use without pipelining
+        ("speedup", pa.float64()),  # latency_end_to_end / latency_local
+        ("speedup_from_overlap", pa.float64()),  # latency_local_sequential / latency_local_overlapped
+        ("overhead_end_to_end", pa.float64()),  # latency_end_to_end / latency_fine_tune
+        ("overhead_local", pa.float64()),  # latency_local / latency_fine_tune
+        ("extractor_stage_seconds", pa.float64()),  # per epoch, busy time of stage 1 (extractor + auxiliary networks), overlapped run
+        ("classifier_stage_seconds", pa.float64()),  # per epoch, busy time of stage 2 (attribute heads + classifier), overlapped run
+        ("extractor_stage_seconds_alone", pa.float64()),  # the same in the sequential run (no contention between stages)
+        ("classifier_stage_seconds_alone", pa.float64()),
+        ("speedup_ceiling", pa.float64()),  # (stage 1 + stage 2) / max(stage 1, stage 2), from the sequential run
+        ("overlap_fraction", pa.float64()),  # share of the shorter stage's busy time spent alongside the other (CPU only)
+        ("memory_measure", pa.string()),  # what peak_memory_* is: cuda_max_allocated or peak_rss
+        ("peak_memory_end_to_end_mb", pa.float64()),
+        ("peak_memory_local_mb", pa.float64()),
+        ("peak_memory_fine_tune_mb", pa.float64()),
+        ("memory_ratio", pa.float64()),  # peak_memory_local_mb / peak_memory_end_to_end_mb
+        ("training_memory_end_to_end_mb", pa.float64()),  # peak minus the memory held right before the first step
+        ("training_memory_local_mb", pa.float64()),
+        ("training_memory_fine_tune_mb", pa.float64()),
+        ("training_memory_ratio", pa.float64()),
+    ]
+)
 
 
 @dataclass
@@ -87,7 +96,7 @@ class BenchmarkSettings:
     max_steps: int = 0  # >0: cap the steps of an epoch (quick runs, tests)
 
     @classmethod
-    def from_config(cls, config: dict) -> "BenchmarkSettings":
+    def from_config(cls, config: dict) -> BenchmarkSettings:
         section = dict(config.get("benchmark") or {})
         section.pop("recovery", None)  # read by the image-recovery step
         known = set(cls.__dataclass_fields__)
@@ -122,10 +131,21 @@ def benchmark_efficiency(config: dict, prepared_path: str | Path, output: str | 
     rows = []
     for model_name in settings.models:
         model_spec = {"split_after": "layer2", **config["models"][model_name]}
-        spec = {"prepared": str(prepared_path), "task": dataset["task"], "attribute": _first_attribute(dataset["attributes"]),
-                "model": model_spec, "batch_size": settings.batch_size or recipe["batch_size"], "hflip": recipe.get("hflip", True),
-                "epochs": settings.epochs, "warmup_steps": settings.warmup_steps, "max_steps": settings.max_steps,
-                "params": settings.detachment_params(config), "device": str(device), "threads": threads, "seed": config["seed"]}
+        spec = {
+            "prepared": str(prepared_path),
+            "task": dataset["task"],
+            "attribute": _first_attribute(dataset["attributes"]),
+            "model": model_spec,
+            "batch_size": settings.batch_size or recipe["batch_size"],
+            "hflip": recipe.get("hflip", True),
+            "epochs": settings.epochs,
+            "warmup_steps": settings.warmup_steps,
+            "max_steps": settings.max_steps,
+            "params": settings.detachment_params(config),
+            "device": str(device),
+            "threads": threads,
+            "seed": config["seed"],
+        }
         modes = [mode for mode in MODES if device.type == "cpu" or mode not in CPU_ONLY_MODES]
         measured = {mode: measure_in_fresh_process({**spec, "mode": mode}) for mode in modes}
         rows.append(efficiency_row(settings.dataset, model_name, model_spec, measured))
@@ -156,26 +176,42 @@ def efficiency_row(dataset: str, model_name: str, model_spec: dict, measured: di
     one_thread = measured.get("end_to_end_one_thread", {}).get("latency")
     alone_a, alone_b = sequential["extractor_stage_seconds"], sequential["classifier_stage_seconds"]
     return {
-        "dataset": dataset, "model": model_name, "arch": model_spec["arch"], "split_after": model_spec["split_after"],
-        "device": local["device"], "image_size": local["image_size"], "batch_size": local["batch_size"],
-        "steps_per_epoch": local["steps_per_epoch"], "timed_epochs": len(local["epoch_seconds"]),
-        "latency_end_to_end": e2e["latency"], "latency_local": local["latency"], "latency_local_sequential": sequential["latency"],
-        "latency_local_overlapped": overlapped["latency"], "local_schedule": local.get("local_schedule"),
+        "dataset": dataset,
+        "model": model_name,
+        "arch": model_spec["arch"],
+        "split_after": model_spec["split_after"],
+        "device": local["device"],
+        "image_size": local["image_size"],
+        "batch_size": local["batch_size"],
+        "steps_per_epoch": local["steps_per_epoch"],
+        "timed_epochs": len(local["epoch_seconds"]),
+        "latency_end_to_end": e2e["latency"],
+        "latency_local": local["latency"],
+        "latency_local_sequential": sequential["latency"],
+        "latency_local_overlapped": overlapped["latency"],
+        "local_schedule": local.get("local_schedule"),
         "probe_overlapped_step_seconds": local.get("probe_overlapped_step_seconds"),
         "probe_sequential_step_seconds": local.get("probe_sequential_step_seconds"),
         "latency_fine_tune": fine_tune["latency"],
-        "latency_end_to_end_one_thread": one_thread, "intra_op_scaling": _ratio(one_thread, e2e["latency"]),
-        "speedup": _ratio(e2e["latency"], local["latency"]), "speedup_from_overlap": _ratio(sequential["latency"], overlapped["latency"]),
-        "overhead_end_to_end": _ratio(e2e["latency"], fine_tune["latency"]), "overhead_local": _ratio(local["latency"], fine_tune["latency"]),
-        "extractor_stage_seconds": overlapped["extractor_stage_seconds"], "classifier_stage_seconds": overlapped["classifier_stage_seconds"],
-        "extractor_stage_seconds_alone": alone_a, "classifier_stage_seconds_alone": alone_b,
+        "latency_end_to_end_one_thread": one_thread,
+        "intra_op_scaling": _ratio(one_thread, e2e["latency"]),
+        "speedup": _ratio(e2e["latency"], local["latency"]),
+        "speedup_from_overlap": _ratio(sequential["latency"], overlapped["latency"]),
+        "overhead_end_to_end": _ratio(e2e["latency"], fine_tune["latency"]),
+        "overhead_local": _ratio(local["latency"], fine_tune["latency"]),
+        "extractor_stage_seconds": overlapped["extractor_stage_seconds"],
+        "classifier_stage_seconds": overlapped["classifier_stage_seconds"],
+        "extractor_stage_seconds_alone": alone_a,
+        "classifier_stage_seconds_alone": alone_b,
         "speedup_ceiling": (alone_a + alone_b) / max(alone_a, alone_b, 1e-12),
         "overlap_fraction": overlapped.get("overlap_fraction"),
         "memory_measure": local["memory_measure"],
-        "peak_memory_end_to_end_mb": e2e["peak_memory_mb"], "peak_memory_local_mb": local["peak_memory_mb"],
+        "peak_memory_end_to_end_mb": e2e["peak_memory_mb"],
+        "peak_memory_local_mb": local["peak_memory_mb"],
         "peak_memory_fine_tune_mb": fine_tune["peak_memory_mb"],
         "memory_ratio": _ratio(local["peak_memory_mb"], e2e["peak_memory_mb"]),
-        "training_memory_end_to_end_mb": e2e["training_memory_mb"], "training_memory_local_mb": local["training_memory_mb"],
+        "training_memory_end_to_end_mb": e2e["training_memory_mb"],
+        "training_memory_local_mb": local["training_memory_mb"],
         "training_memory_fine_tune_mb": fine_tune["training_memory_mb"],
         "training_memory_ratio": _ratio(local["training_memory_mb"], e2e["training_memory_mb"]),
     }
@@ -192,12 +228,20 @@ def measure_in_fresh_process(spec: dict) -> dict:
             log.error("benchmark child (%s) failed:\n%s", spec["mode"], done.stderr[-4000:])
             raise AttrUnlearnError(f"efficiency benchmark: mode {spec['mode']} of {spec['model']['arch']} failed: {last}")
         result = json.loads(result_path.read_text())
-    log.info("%s %s: %.3fs/epoch, peak %.0f MB (%s), child ran %.1fs", spec["model"]["arch"], spec["mode"], result["latency"],
-             result["peak_memory_mb"], result["memory_measure"], time.perf_counter() - started)
+    log.info(
+        "%s %s: %.3fs/epoch, peak %.0f MB (%s), child ran %.1fs",
+        spec["model"]["arch"],
+        spec["mode"],
+        result["latency"],
+        result["peak_memory_mb"],
+        result["memory_measure"],
+        time.perf_counter() - started,
+    )
     return result
 
 
 # ---------------------------------------------------------------- the child process
+
 
 def _rss_mb() -> float:
     with open("/proc/self/status") as status:
@@ -227,12 +271,23 @@ def measure_mode(spec: dict) -> dict:
     prepared = PreparedDataset.load(spec["prepared"])
     seed = derive_seed(spec["seed"], "efficiency", spec["model"]["arch"])
     generator = seed_everything(seed)
-    model = build_split_model(spec["model"]["arch"], prepared.num_classes[spec["task"]], spec["model"]["split_after"], prepared.images.shape[-1], spec["model"].get("kwargs"))
+    model = build_split_model(
+        spec["model"]["arch"],
+        prepared.num_classes[spec["task"]],
+        spec["model"]["split_after"],
+        prepared.images.shape[-1],
+        spec["model"].get("kwargs"),
+    )
     recipe = TrainingRecipe(epochs=1, batch_size=spec["batch_size"], hflip=spec["hflip"])
     context = UnlearningContext(prepared, spec["task"], spec["attribute"], recipe, device, generator, seed)
     mode = spec["mode"]
-    params = {**spec["params"], "mode": "local" if mode.startswith("local") else "end_to_end",
-              "concurrent": mode != "local_sequential", "epochs": 1 + spec["epochs"], "warmup_epochs": 0}
+    params = {
+        **spec["params"],
+        "mode": "local" if mode.startswith("local") else "end_to_end",
+        "concurrent": mode != "local_sequential",
+        "epochs": 1 + spec["epochs"],
+        "warmup_epochs": 0,
+    }
     if mode == "local_overlapped":
         params["probe_steps"] = 0
     method = Detachment(params)
@@ -264,12 +319,16 @@ def measure_mode(spec: dict) -> dict:
     timings = [run(steps) for steps in plan[1:]]
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if cuda else _peak_rss_mb()
     result = {
-        "mode": mode, "device": torch.cuda.get_device_name(device) if cuda else f"cpu ({torch.get_num_threads()} threads)",
-        "image_size": int(prepared.images.shape[-1]), "batch_size": spec["batch_size"], "steps_per_epoch": len(plan[1]),
+        "mode": mode,
+        "device": torch.cuda.get_device_name(device) if cuda else f"cpu ({torch.get_num_threads()} threads)",
+        "image_size": int(prepared.images.shape[-1]),
+        "batch_size": spec["batch_size"],
+        "steps_per_epoch": len(plan[1]),
         "epoch_seconds": [t["wall_seconds"] for t in timings],
         "latency": sum(t["wall_seconds"] for t in timings) / len(timings),
         "memory_measure": "cuda_max_allocated" if cuda else "peak_rss",
-        "peak_memory_mb": peak, "training_memory_mb": peak - setup_memory,
+        "peak_memory_mb": peak,
+        "training_memory_mb": peak - setup_memory,
     }
     for name in ("extractor_stage_seconds", "classifier_stage_seconds", "overlap_seconds"):
         if name in timings[0]:
@@ -279,7 +338,9 @@ def measure_mode(spec: dict) -> dict:
         result["local_schedule"] = "overlapped" if probe["local_schedule_overlapped"] else "sequential"
         result |= {name: probe[name] for name in ("probe_overlapped_step_seconds", "probe_sequential_step_seconds") if name in probe}
     if "overlap_seconds" in result:
-        result["overlap_fraction"] = result["overlap_seconds"] / max(min(result["extractor_stage_seconds"], result["classifier_stage_seconds"]), 1e-12)
+        result["overlap_fraction"] = result["overlap_seconds"] / max(
+            min(result["extractor_stage_seconds"], result["classifier_stage_seconds"]), 1e-12
+        )
     return result
 
 

@@ -1,5 +1,6 @@
 """One cell's attack: h and penultimate features under the model being attacked, every attacker on each site,
 on the full pool and on a fraction of it; fidelity on the test split from the same model load."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,8 +30,16 @@ def attacker_recipe(spec: dict) -> AttackerRecipe:
     return AttackerRecipe(**{k: v for k, v in spec.get("recipe", {}).items() if k in {f.name for f in dataclasses.fields(AttackerRecipe)}})
 
 
-def fit_cell_attackers(spec: dict, task: str, device_name: str, cell: Cell, prepared_path: str | Path, model_path: str | Path,
-                       attacks_out: str | Path, fidelity_out: str | Path) -> None:
+def fit_cell_attackers(
+    spec: dict,
+    task: str,
+    device_name: str,
+    cell: Cell,
+    prepared_path: str | Path,
+    model_path: str | Path,
+    attacks_out: str | Path,
+    fidelity_out: str | Path,
+) -> None:
     """`spec` is the config's `attackers:` section."""
     prepared = PreparedDataset.load(prepared_path)
     device = pick_device(device_name)
@@ -51,8 +60,14 @@ def fit_cell_attackers(spec: dict, task: str, device_name: str, cell: Cell, prep
     for site in spec["sites"]:
         pool_x = torch.cat([part[site] for part in pool]).float()
         for fraction in sorted({1.0, spec["saturation_fraction"]}, reverse=True):
-            subset = pool_subset(pool_x, pool_z, fraction, recipe.validation_fraction, classes,
-                                 torch.Generator().manual_seed(derive_seed(cell.seed, "attack-pool", cell.path, site, fraction)))
+            subset = pool_subset(
+                pool_x,
+                pool_z,
+                fraction,
+                recipe.validation_fraction,
+                classes,
+                torch.Generator().manual_seed(derive_seed(cell.seed, "attack-pool", cell.path, site, fraction)),
+            )
             for name in attackers_for(tuple(pool_x.shape[1:]), spec["names"]):
                 seed = derive_seed(cell.seed, "attacker", cell.path, site, name, fraction)
                 seed_everything(seed)
@@ -60,15 +75,38 @@ def fit_cell_attackers(spec: dict, task: str, device_name: str, cell: Cell, prep
                 attacker = get_attacker_class(name)(recipe, seed, device).fit(subset)
                 correct = int((attacker.predict(held_out[site].float()) == test_z).sum())
                 low, high = wilson_interval(correct, len(test_z))
-                attacks.append({
-                    "site": site, "attacker": name, "pool_fraction": fraction,
-                    "accuracy": correct / len(test_z), "num_correct": correct, "num_test": len(test_z),
-                    "wilson_low": low, "wilson_high": high, "chance": majority_rate(test_z),
-                    "validation_accuracy": attacker.validation_accuracy, "best_epoch": attacker.best_epoch,
-                    "num_train": len(subset.fit_z) + len(subset.val_z), "seconds": time.perf_counter() - started,
-                })
-                log.info("%s %s %s pool %.2f (%d): accuracy %.4f [%.4f, %.4f], best epoch %d, %.1f s", cell.path, site, name, fraction,
-                         attacks[-1]["num_train"], attacks[-1]["accuracy"], low, high, attacker.best_epoch, attacks[-1]["seconds"])
+                attacks.append(
+                    {
+                        "site": site,
+                        "attacker": name,
+                        "pool_fraction": fraction,
+                        "accuracy": correct / len(test_z),
+                        "num_correct": correct,
+                        "num_test": len(test_z),
+                        "wilson_low": low,
+                        "wilson_high": high,
+                        "chance": majority_rate(test_z),
+                        "validation_accuracy": attacker.validation_accuracy,
+                        "best_epoch": attacker.best_epoch,
+                        "num_train": len(subset.fit_z) + len(subset.val_z),
+                        "seconds": time.perf_counter() - started,
+                    }
+                )
+                log.info(
+                    "%s %s %s pool %.2f (%d): accuracy %.4f [%.4f, %.4f], best epoch %d, %.1f s",
+                    cell.path,
+                    site,
+                    name,
+                    fraction,
+                    attacks[-1]["num_train"],
+                    attacks[-1]["accuracy"],
+                    low,
+                    high,
+                    attacker.best_epoch,
+                    attacks[-1]["seconds"],
+                )
     task_test = prepared.split_labels("attacker_test", task)
-    save_json({"chance": majority_rate(test_z), "chance_given_task": chance_given_task(test_z, task_test), "pool": pool_splits,
-               "attacks": attacks}, attacks_out)
+    save_json(
+        {"chance": majority_rate(test_z), "chance_given_task": chance_given_task(test_z, task_test), "pool": pool_splits, "attacks": attacks},
+        attacks_out,
+    )

@@ -5,6 +5,7 @@ attacker-test images from h. One decoder per model, same architecture, recipe an
 shows three rows: originals, recovered from baseline-1, recovered from the unlearned model.
 The JSON next to it holds the reconstruction errors on all of attacker-test.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -44,7 +45,7 @@ class RecoveryRecipe:
     upscale: int = 2  # nearest-neighbour magnification of the figure
 
     @classmethod
-    def from_config(cls, values: dict) -> "RecoveryRecipe":
+    def from_config(cls, values: dict) -> RecoveryRecipe:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -57,8 +58,9 @@ def _standardise(train: torch.Tensor, test: torch.Tensor) -> tuple[torch.Tensor,
     return (train - mean) / std, (test - mean) / std
 
 
-def fit_recovery_decoder(h_train: torch.Tensor, images_train: torch.Tensor, recipe: RecoveryRecipe, generator: torch.Generator,
-                         device: torch.device) -> ReconstructionDecoder:
+def fit_recovery_decoder(
+    h_train: torch.Tensor, images_train: torch.Tensor, recipe: RecoveryRecipe, generator: torch.Generator, device: torch.device
+) -> ReconstructionDecoder:
     """A decoder from h to the full-resolution image, trained from scratch with BCE against x in [0, 1]."""
     channels, size = h_train.shape[1], h_train.shape[-1]
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
@@ -120,8 +122,15 @@ def recovery_figure(rows: list[torch.Tensor], upscale: int) -> Image.Image:
     return canvas
 
 
-def image_recovery(config: dict, cell: Cell, prepared_path: str | Path, baseline_path: str | Path, model_path: str | Path,
-                   figure_out: str | Path, metrics_out: str | Path) -> dict:
+def image_recovery(
+    config: dict,
+    cell: Cell,
+    prepared_path: str | Path,
+    baseline_path: str | Path,
+    model_path: str | Path,
+    figure_out: str | Path,
+    metrics_out: str | Path,
+) -> dict:
     prepared = PreparedDataset.load(prepared_path)
     recipe = RecoveryRecipe.from_config(dict((config.get("benchmark") or {}).get("recovery", {})))
     device = pick_device(config.get("device", "auto"))

@@ -13,7 +13,9 @@ from attrunlearn_core.user_checkpoint import load_user_weights
 log = logging.getLogger(__name__)
 
 
-def import_baseline(config: dict, dataset: str, model_name: str, seed: int, prepared_path: str | Path, checkpoint: str | Path, output: str | Path) -> None:
+def import_baseline(
+    config: dict, dataset: str, model_name: str, seed: int, prepared_path: str | Path, checkpoint: str | Path, output: str | Path
+) -> None:
     """Baseline-1 from the user's state dict (`models.<name>.checkpoint`) instead of training one.
 
     The same weights serve every seed of the grid; the seed still drives everything downstream.
@@ -28,6 +30,21 @@ def import_baseline(config: dict, dataset: str, model_name: str, seed: int, prep
     device = pick_device(config.get("device", "auto"))
     test_accuracy = accuracy(split, prepared.split_images("test"), prepared.split_labels("test", task), device)
     digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
-    identity = {"dataset": dataset, "model": spec, "seed": seed, "prepared": str(prepared_path), "checkpoint": str(checkpoint), "checkpoint_sha256": digest}
-    log.info("%s/%s seed %d: baseline-1 imported from %s (sha256 %s), test accuracy %.4f", dataset, model_name, seed, checkpoint, digest[:12], test_accuracy)
+    identity = {
+        "dataset": dataset,
+        "model": spec,
+        "seed": seed,
+        "prepared": str(prepared_path),
+        "checkpoint": str(checkpoint),
+        "checkpoint_sha256": digest,
+    }
+    log.info(
+        "%s/%s seed %d: baseline-1 imported from %s (sha256 %s), test accuracy %.4f",
+        dataset,
+        model_name,
+        seed,
+        checkpoint,
+        digest[:12],
+        test_accuracy,
+    )
     save_checkpoint(output, split, None, 0, identity, train_seconds=0.0, test_accuracy=test_accuracy, imported_from=str(checkpoint))

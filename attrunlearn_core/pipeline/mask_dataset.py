@@ -21,8 +21,11 @@ def masking_params(config: dict, method: str, dataset: str, model_name: str) -> 
     (default: the model's split point) and the attribute classifier's epochs (default: the baseline's)."""
     name, params = method_spec(config, method)
     resolved = get_method_class(name).resolve_params(params)
-    return {**resolved, "target_layer": resolved["target_layer"] or config["models"][model_name]["split_after"],
-            "attribute_epochs": resolved["attribute_epochs"] or training_recipe(config, dataset)["epochs"]}
+    return {
+        **resolved,
+        "target_layer": resolved["target_layer"] or config["models"][model_name]["split_after"],
+        "attribute_epochs": resolved["attribute_epochs"] or training_recipe(config, dataset)["epochs"],
+    }
 
 
 def mask_dataset(config: dict, attribute: str, params: dict, prepared_path: str | Path, attribute_model_path: str | Path, output: str | Path) -> None:
@@ -42,8 +45,18 @@ def mask_dataset(config: dict, attribute: str, params: dict, prepared_path: str 
     mean_colour = prepared.split_images("train").float().mean(dim=(0, 2, 3))
     layer = params["target_layer"]
     started = time.perf_counter()
-    masked, flat = mask_images(model, prepared.images[indices], labels[indices], target_layer=layer, cam_method=params["cam"], fraction=params["fraction"],
-                               fill=params["fill"], mean_colour=mean_colour, device=device, batch_size=params["cam_batch_size"])
+    masked, flat = mask_images(
+        model,
+        prepared.images[indices],
+        labels[indices],
+        target_layer=layer,
+        cam_method=params["cam"],
+        fraction=params["fraction"],
+        fill=params["fill"],
+        mean_colour=mean_colour,
+        device=device,
+        batch_size=params["cam_batch_size"],
+    )
     cam_seconds = time.perf_counter() - started
     images = prepared.images.clone()
     images[indices] = masked
@@ -61,4 +74,11 @@ def mask_dataset(config: dict, attribute: str, params: dict, prepared_path: str 
     settings = {"cam": params["cam"], "target_layer": layer, "fraction": params["fraction"], "fill": params["fill"], "attribute": attribute}
     meta = {**prepared.meta, "gradcam": report, "gradcam_settings": settings, "source": str(prepared_path)}
     PreparedDataset(images, prepared.labels, prepared.num_classes, prepared.splits, prepared.class_names, meta).save(output)
-    log.info("%s %s: CAM of %d images in %.1fs; %s", attribute, settings, len(indices), cam_seconds, {k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()})
+    log.info(
+        "%s %s: CAM of %d images in %.1fs; %s",
+        attribute,
+        settings,
+        len(indices),
+        cam_seconds,
+        {k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()},
+    )

@@ -25,21 +25,34 @@ def prepare_dataset(config: dict, dataset: str, output: str | Path) -> None:
     data = loader(root, spec["image_size"], max_samples, rng, dict(spec.get("options", {})))
     if data.skipped:
         log.warning("%s: skipped %d malformed samples", dataset, data.skipped)
-    required = [spec["task"]] + [part for attribute in spec["attributes"] for part in (attribute if isinstance(attribute, list) else attribute_parts(attribute))]
+    required = [spec["task"]] + [
+        part for attribute in spec["attributes"] for part in (attribute if isinstance(attribute, list) else attribute_parts(attribute))
+    ]
     required = list(dict.fromkeys(required))
     known = [name for name in required if name in data.labels]  # an unknown label is prepare()'s error below
     check_complete(named_counts(data, known, source=True), str(root) if root is not None else f"datasets.{dataset}")
     for kind, source in (("listed", True), ("drawn", False)) if data.source_counts is not None else (("drawn", False),):
         for label, by_partition in named_counts(data, known, source).items():
             for partition, by_class in by_partition.items():
-                log.info("%s: %s images, label %s, partition %s: %s", dataset, kind, label, partition, ", ".join(f"{name} {n}" for name, n in by_class.items()))
+                log.info(
+                    "%s: %s images, label %s, partition %s: %s",
+                    dataset,
+                    kind,
+                    label,
+                    partition,
+                    ", ".join(f"{name} {n}" for name, n in by_class.items()),
+                )
     for gap in missing_classes(named_counts(data, known, source=False)):
         log.warning("%s: the %d images drawn for the splits: %s", dataset, len(data), describe_gap(*gap))
     if len(data) < wanted:
         detail = ", ".join(f"{s}={sizes[s]}" for s in SPLITS)
-        raise ConfigError(f"datasets.{dataset}.splits: the splits ask for {wanted} images ({detail}) but {root or 'the dataset'} has only {len(data)}")
+        raise ConfigError(
+            f"datasets.{dataset}.splits: the splits ask for {wanted} images ({detail}) but {root or 'the dataset'} has only {len(data)}"
+        )
     try:
-        prepared = prepare(data, sizes, required, rng, meta={"dataset": dataset, "loader": spec["loader"], "image_size": spec["image_size"], "task": spec["task"]})
+        prepared = prepare(
+            data, sizes, required, rng, meta={"dataset": dataset, "loader": spec["loader"], "image_size": spec["image_size"], "task": spec["task"]}
+        )
     except ConfigError as error:
         raise ConfigError(f"datasets.{dataset}: {error}") from None
     prepared.save(output)

@@ -14,7 +14,9 @@ from attrunlearn_core.training import TrainingRecipe, accuracy, fit_classifier, 
 log = logging.getLogger(__name__)
 
 
-def train_attribute_model(config: dict, dataset: str, model_name: str, attribute: str, seed: int, epochs: int, prepared_path: str | Path, output: str | Path) -> None:
+def train_attribute_model(
+    config: dict, dataset: str, model_name: str, attribute: str, seed: int, epochs: int, prepared_path: str | Path, output: str | Path
+) -> None:
     """Baseline-2's attribute classifier: the baseline recipe (with its own epoch count) on the train split's attribute label.
 
     A composite attribute "a+b" is one classifier on the joint label, so one CAM covers all parts.
@@ -31,9 +33,20 @@ def train_attribute_model(config: dict, dataset: str, model_name: str, attribute
     generator = seed_everything(derive_seed(seed, "attribute_model", dataset, model_name, attribute))
     device = pick_device(config.get("device", "auto"))
     started = time.perf_counter()
-    model, optimizer = fit_classifier(build_model_from_spec(spec, classes, prepared.images.shape[-1]), prepared.images[train_idx], labels[train_idx], recipe, generator, device)
+    model, optimizer = fit_classifier(
+        build_model_from_spec(spec, classes, prepared.images.shape[-1]), prepared.images[train_idx], labels[train_idx], recipe, generator, device
+    )
     seconds = time.perf_counter() - started
     test_accuracy = accuracy(model, prepared.images[test_idx], labels[test_idx], device)
-    log.info("%s/%s %s classifier (%d classes): test accuracy %.4f after %d epochs in %.1fs", dataset, model_name, attribute, classes, test_accuracy, recipe.epochs, seconds)
+    log.info(
+        "%s/%s %s classifier (%d classes): test accuracy %.4f after %d epochs in %.1fs",
+        dataset,
+        model_name,
+        attribute,
+        classes,
+        test_accuracy,
+        recipe.epochs,
+        seconds,
+    )
     identity = {"dataset": dataset, "arch": arch, "attribute": attribute, "recipe": recipe_values, "seed": seed}
     save_checkpoint(output, model, optimizer, recipe.epochs, identity, train_seconds=seconds, test_accuracy=test_accuracy)

@@ -23,11 +23,15 @@ def train_baseline(config: dict, dataset: str, model_name: str, seed: int, prepa
     recipe = TrainingRecipe.from_config(recipe_values)
     generator = seed_everything(derive_seed(seed, "baseline", dataset, model_name))
     device = pick_device(config.get("device", "auto"))
-    model = build_split_model(model_spec["arch"], prepared.num_classes[task], model_spec["split_after"], prepared.images.shape[-1], model_spec.get("kwargs"))
+    model = build_split_model(
+        model_spec["arch"], prepared.num_classes[task], model_spec["split_after"], prepared.images.shape[-1], model_spec.get("kwargs")
+    )
     started = time.perf_counter()
     identity = {"dataset": dataset, "model": model_spec, "recipe": recipe_values, "seed": seed, "prepared": str(prepared_path)}
     resume = Path(str(output) + ".inprogress")
-    model, optimizer = fit_classifier(model, prepared.split_images("train"), prepared.split_labels("train", task), recipe, generator, device, resume, identity)
+    model, optimizer = fit_classifier(
+        model, prepared.split_images("train"), prepared.split_labels("train", task), recipe, generator, device, resume, identity
+    )
     seconds = time.perf_counter() - started
     test_accuracy = accuracy(model, prepared.split_images("test"), prepared.split_labels("test", task), device)
     log.info("%s/%s seed %d: test accuracy %.4f after %d epochs in %.1fs", dataset, model_name, seed, test_accuracy, recipe.epochs, seconds)

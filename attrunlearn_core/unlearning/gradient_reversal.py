@@ -1,4 +1,5 @@
 """The gradient reversal layer (Ganin & Lempitsky, 2015): identity forward, gradient times -coefficient backward."""
+
 from __future__ import annotations
 
 import math

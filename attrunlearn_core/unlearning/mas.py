@@ -4,15 +4,18 @@ A weight's importance is the mean absolute gradient of the squared L2 norm of th
 to it; no labels are needed. The gradient is taken per mini-batch rather than per example (the usual
 cheaper approximation).
 """
+
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
 
 
-def mas_importance(model: nn.Module, inputs: Iterable[torch.Tensor], forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+def mas_importance(
+    model: nn.Module, inputs: Iterable[torch.Tensor], forward: Callable[[torch.Tensor], torch.Tensor] | None = None
+) -> dict[str, torch.Tensor]:
     """Importance per trainable parameter, averaged over the given input batches and scaled to mean 1 over all weights.
 
     The scaling makes the penalty's coefficient independent of the model's output scale and size.
@@ -24,7 +27,7 @@ def mas_importance(model: nn.Module, inputs: Iterable[torch.Tensor], forward: Ca
         output = forward(batch)
         squared_norm = output.pow(2).sum(dim=1).mean()
         gradients = torch.autograd.grad(squared_norm, list(parameters.values()), allow_unused=True)
-        for name, gradient in zip(parameters, gradients):
+        for name, gradient in zip(parameters, gradients, strict=True):
             if gradient is not None:
                 importance[name] += gradient.abs() * len(batch)
     total = sum(v.sum() for v in importance.values())

@@ -1,4 +1,5 @@
 """Value checks for method hyper-parameters; they run when the config is validated, so a bad value fails before any job starts."""
+
 from __future__ import annotations
 
 from attrunlearn_core.errors import ConfigError

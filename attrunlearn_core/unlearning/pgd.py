@@ -1,7 +1,8 @@
 """Targeted projected gradient descent under an L2 budget (Madry et al.), per example."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -14,8 +15,15 @@ def project_l2(delta: torch.Tensor, eps: float) -> torch.Tensor:
     return delta * factor.view(-1, *[1] * (delta.dim() - 1))
 
 
-def targeted_l2_pgd(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, target: torch.Tensor, eps: float, steps: int,
-                    step_size: float | None = None, bounds: tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:
+def targeted_l2_pgd(
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    target: torch.Tensor,
+    eps: float,
+    steps: int,
+    step_size: float | None = None,
+    bounds: tuple[float, float] = (0.0, 1.0),
+) -> torch.Tensor:
     """Inputs within L2 distance eps of x (and inside `bounds`) that `forward` classifies more as `target`.
 
     Each step moves along the normalised gradient that lowers the cross-entropy towards the target,
