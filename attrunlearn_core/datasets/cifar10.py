@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from attrunlearn_core.datasets import register_dataset
 from attrunlearn_core.datasets.base import LabelledImages
 from attrunlearn_core.datasets.completeness import count_classes
 from attrunlearn_core.datasets.image_files import check_image_size, is_archive, list_image_files, square_resize, subset_indices
@@ -30,6 +31,7 @@ TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
 EXPECTED_LAYOUT = f"train/<class>/*.jpg and test/<class>/*.jpg (folder or .tar.gz), or {BATCHES_DIR}/{{data_batch_1..5,test_batch,batches.meta}}"
 
 
+@register_dataset("cifar10")
 def load_cifar10(root: Path | None, image_size: int, max_samples: int | None, rng: np.random.Generator, options: dict) -> LabelledImages:
     check_image_size(image_size)
     if root is None:

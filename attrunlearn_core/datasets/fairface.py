@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from attrunlearn_core.datasets import register_dataset
 from attrunlearn_core.datasets.base import LabelledImages
 from attrunlearn_core.datasets.completeness import count_classes
 from attrunlearn_core.datasets.image_files import check_image_size, decode_files, subset_indices
@@ -59,6 +60,7 @@ def _image_base(root: Path, example: str) -> Path:
     raise DatasetError(f"cannot find image {example} (named in the FairFace csv) under {root} or its subfolders")
 
 
+@register_dataset("fairface")
 def load_fairface(root: Path | None, image_size: int, max_samples: int | None, rng: np.random.Generator, options: dict) -> LabelledImages:
     check_image_size(image_size)
     if root is None:

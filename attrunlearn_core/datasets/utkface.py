@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from attrunlearn_core.datasets import register_dataset
 from attrunlearn_core.datasets.base import LabelledImages
 from attrunlearn_core.datasets.completeness import count_classes
 from attrunlearn_core.datasets.image_files import check_image_size, list_image_files, subset_indices
@@ -53,6 +54,7 @@ def _age_bins(options: dict) -> list[int]:
     return list(bins)
 
 
+@register_dataset("utkface")
 def load_utkface(root: Path | None, image_size: int, max_samples: int | None, rng: np.random.Generator, options: dict) -> LabelledImages:
     check_image_size(image_size)
     if root is None:
