@@ -32,6 +32,7 @@ from attrunlearn_core.tracking_efficiency import log_efficiency_runs
 from attrunlearn_core.training import TrainingRecipe
 
 from conftest import REPO, write_config
+from workflow import snakemake
 
 BENCHMARK = {"dataset": "embedded", "models": ["resnet18"], "epochs": 1, "warmup_steps": 1, "max_steps": 2, "batch_size": 16}
 
@@ -167,33 +168,7 @@ def test_efficiency_runs_are_logged_once_and_replaced_when_the_table_changes(tmp
 
 def dry_run(tmp_path, config) -> str:
     tmp_path.mkdir(parents=True, exist_ok=True)
-    snakefile = tmp_path / "Snakefile"
-    rules = ["common", "prepare", "baseline", "unlearn", "evaluate", "figures", "aggregate", "benchmark"]
-    snakefile.write_text(
-        "".join(f'include: "{REPO / "rules" / name}.smk"\n' for name in rules)
-        + "\nrule all:\n    default_target: True\n    input:\n        final_targets(),\n"
-    )
-    env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-n",
-            "--cores",
-            "1",
-            "-s",
-            str(snakefile),
-            "--directory",
-            str(tmp_path),
-            "--configfile",
-            str(write_config(config, tmp_path / "config.yaml")),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    done = snakemake(tmp_path, write_config(config, tmp_path / "config.yaml"), "-n", "--cores", "1", timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 

@@ -77,3 +77,24 @@ def test_a_configfile_replaces_the_default_grid_instead_of_merging_into_it(tmp_p
     expected = {rule: count for rule, count in expected_jobs(load_config(shared)).items() if count}
     assert job_counts(result.stdout) == {**expected, "total": sum(expected.values())}
     assert "embedded" not in result.stdout
+
+
+def test_the_stage_files_plan_the_same_grid_in_any_include_order(tmp_path):
+    # No rule file appends to what another reads, and rules name other files' outputs lazily: reversed includes
+    # (rules/common.smk, the helpers, stays first) must plan the same jobs.
+    snakefile = (REPO / "Snakefile").read_text()
+    includes = [line for line in snakefile.splitlines() if line.startswith("include:") and "common.smk" not in line]
+    assert len(includes) >= 10
+    shuffled = snakefile.replace("\n".join(includes), "\n".join(reversed(includes)))
+    assert shuffled != snakefile
+    copy = tmp_path / "workflow"
+    copy.mkdir()
+    (copy / "Snakefile").write_text(shuffled)
+    for name in ("rules", "workflow_scripts", "report", "environment.yaml", "config.yaml"):
+        (copy / name).symlink_to(REPO / name)
+    work = tmp_path / "work"
+    work.mkdir()
+    result = snakemake(work, REPO / "config.yaml", "-n", snakefile=copy / "Snakefile")
+    assert result.returncode == 0, result.stderr[-2000:]
+    expected = {rule: count for rule, count in expected_jobs(load_config(REPO / "config.yaml")).items() if count}
+    assert job_counts(result.stdout) == {**expected, "total": sum(expected.values())}
