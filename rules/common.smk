@@ -60,7 +60,7 @@ def job_threads(rule):
 
 
 def job_resources(rule):
-    """mem_mb, runtime (minutes) and gpu of a rule from the config's `resources:`, as `resources: **job_resources(rule)`."""
+    """mem_mb, runtime (minutes) and gpu from the config's `resources:`, for `resources: **job_resources(name)`."""
     return {key: value for key, value in rule_resources(config, rule).items() if key != "threads"}
 
 
@@ -154,7 +154,7 @@ def cell_artifacts():
 
 
 def final_targets():
-    """What `rule all` builds: the tables, every figure and report page, and the MLflow records."""
+    """What the default target `all` builds: the tables, every figure and report page, and the MLflow records."""
     datasets = config["grid"]["datasets"]
     tables = rules.aggregate.output
     targets = [tables.cells, tables.attacks, tables.summary]

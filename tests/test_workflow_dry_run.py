@@ -98,3 +98,10 @@ def test_the_stage_files_plan_the_same_grid_in_any_include_order(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     expected = {rule: count for rule, count in expected_jobs(load_config(REPO / "config.yaml")).items() if count}
     assert job_counts(result.stdout) == {**expected, "total": sum(expected.values())}
+
+
+def test_snakemake_lint_finds_nothing(tmp_path):
+    result = snakemake(tmp_path, REPO / "config.yaml", "--lint")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "Lints for" not in output, output[-3000:]
+    assert "your workflow is in a good condition" in output
