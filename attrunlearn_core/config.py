@@ -203,6 +203,24 @@ def training_recipe(config: dict, dataset: str) -> dict:
     return {**config["training"], **config["datasets"][dataset].get("training", {})}
 
 
+def dataset_spec(config: dict, dataset: str) -> dict:
+    """A dataset's entry without its `training:` overrides: what preparing the dataset reads."""
+    return {key: value for key, value in config["datasets"][dataset].items() if key != "training"}
+
+
+def cell_run_params(config: dict, cell: Cell) -> dict:
+    """The settings a cell's MLflow run records as params (nested; the tracking code flattens them)."""
+    method_name, params = method_spec(config, cell.method)
+    return {
+        "method": {"name": method_name, **params},
+        "dataset": dataset_spec(config, cell.dataset),
+        "model": config["models"][cell.model],
+        "training": training_recipe(config, cell.dataset),
+        "attackers": config["attackers"],
+        "data_seed": config["seed"],
+    }
+
+
 def method_spec(config: dict, method: str) -> tuple[str, dict]:
     spec = config["methods"][method]
     return spec["method"], spec.get("params", {})

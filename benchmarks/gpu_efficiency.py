@@ -62,7 +62,7 @@ def prepare(config: dict, cache: Path) -> Path:
         say(f"prepared data: {cache} (cached)")
         return cache
     say(f"preparing CIFAR-10 at 32 px from {config['datasets']['cifar10']['root']} (decoding every JPEG once)")
-    prepare_dataset(config, "cifar10", cache)
+    prepare_dataset("cifar10", config["datasets"]["cifar10"], config["seed"], cache)
     say(f"prepared data: {cache}")
     return cache
 

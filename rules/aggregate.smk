@@ -18,9 +18,10 @@ rule aggregate:
     resources:
         **job_resources("aggregate"),
     params:
+        **MLFLOW,
         cells=CELLS,
+        cell_params={cell.path: cell_run_params(config, cell) for cell in CELLS},
         datasets=config["grid"]["datasets"],
-        artifact_root=grid_path("mlflow-artifacts"),
         artifacts=lambda w: cell_artifacts(),
     script:
         "../workflow_scripts/aggregate_results.py"

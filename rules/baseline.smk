@@ -18,7 +18,10 @@ rule train_baseline:
     resources:
         **job_resources("train_baseline"),
     params:
-        spec=lambda w: {"model": config["models"][w.model], "training": training_recipe(config, w.dataset)},
+        task=task_of,
+        model=model_of,
+        recipe=recipe_of,
+        device=config["device"],
     script:
         "../workflow_scripts/train_baseline.py"
 
@@ -40,6 +43,8 @@ rule import_baseline:
     resources:
         **job_resources("import_baseline"),
     params:
-        spec=lambda w: {"model": config["models"][w.model]},
+        task=task_of,
+        model=model_of,
+        device=config["device"],
     script:
         "../workflow_scripts/import_baseline.py"

@@ -34,6 +34,6 @@ if BENCHMARK:
         resources:
             **job_resources("log_efficiency"),
         params:
-            artifact_root=grid_path("mlflow-artifacts"),
+            **MLFLOW,
         script:
             "../workflow_scripts/log_efficiency.py"

@@ -9,8 +9,11 @@ from attrunlearn_core.config import (
     SCHEMA_PATH,
     Cell,
     attribute_names,
+    cell_run_params,
     check_names,
+    dataset_spec,
     expand_sweep,
+    experiment_name,
     grid_cells,
     results_dir,
     training_recipe,
@@ -178,3 +181,27 @@ def gradcam_params(wildcards):
 def attribute_model(wildcards):
     # Keyed by epoch count, not by grid method: methods differing only in CAM settings share it.
     return expand(rules.train_attribute_model.output.model, epochs=gradcam_params(wildcards)["attribute_epochs"], allow_missing=True)
+
+
+# ---------------------------------------------------------------- params: the part of the config a job reads
+# A script reads the config only through its rule's params, so Snakemake's params check reruns exactly the jobs
+# whose settings changed (and, through their outputs, what depends on them).
+def task_of(wildcards):
+    return config["datasets"][wildcards.dataset]["task"]
+
+
+def recipe_of(wildcards):
+    return training_recipe(config, wildcards.dataset)
+
+
+def model_of(wildcards):
+    return config["models"][wildcards.model]
+
+
+# What the MLflow writers (aggregate, log_efficiency, log_grid_tables) take as params.
+MLFLOW = {
+    "tracking_uri": config["mlflow"]["tracking_uri"],
+    "experiment": experiment_name(config),
+    "grid": config["name"],
+    "artifact_root": grid_path("mlflow-artifacts"),
+}

@@ -18,7 +18,7 @@ rule fit_attackers:
         **job_resources("fit_attackers"),
     params:
         attackers=config["attackers"],
-        task=lambda w: config["datasets"][w.dataset]["task"],
+        task=task_of,
         device=config["device"],
     script:
         "../workflow_scripts/fit_attackers.py"
@@ -41,6 +41,6 @@ rule evaluate:
         **job_resources("evaluate"),
     params:
         method_name=lambda w: config["methods"][w.method]["method"],
-        task=lambda w: config["datasets"][w.dataset]["task"],
+        task=task_of,
     script:
         "../workflow_scripts/evaluate_cell.py"

@@ -21,5 +21,8 @@ rule image_recovery:
     threads: job_threads("image_recovery")
     resources:
         **job_resources("image_recovery"),
+    params:
+        recovery=(config.get("benchmark") or {}).get("recovery", {}),
+        device=config["device"],
     script:
         "../workflow_scripts/image_recovery.py"

@@ -19,10 +19,9 @@ rule train_attribute_model:
     resources:
         **job_resources("train_attribute_model"),
     params:
-        spec=lambda w: {
-            **{k: v for k, v in config["models"][w.model].items() if k in ("arch", "kwargs")},
-            "training": training_recipe(config, w.dataset),
-        },
+        model=lambda w: {key: value for key, value in model_of(w).items() if key in ("arch", "kwargs")},  # a plain classifier: no split
+        recipe=lambda w: {key: value for key, value in recipe_of(w).items() if key != "epochs"},  # its epochs are the wildcard's
+        device=config["device"],
     script:
         "../workflow_scripts/train_attribute_model.py"
 
@@ -45,6 +44,7 @@ rule mask_dataset:
         **job_resources("mask_dataset"),
     params:
         cam=gradcam_params,
+        device=config["device"],
     script:
         "../workflow_scripts/mask_dataset.py"
 
@@ -65,7 +65,10 @@ rule train_masked_baseline:
     resources:
         **job_resources("train_masked_baseline"),
     params:
-        spec=lambda w: {"model": config["models"][w.model], "training": training_recipe(config, w.dataset)},
+        task=task_of,
+        model=model_of,
+        recipe=recipe_of,
+        device=config["device"],
     script:
         "../workflow_scripts/train_baseline.py"
 
@@ -90,5 +93,7 @@ rule gradcam_figure:
     threads: job_threads("gradcam_figure")
     resources:
         **job_resources("gradcam_figure"),
+    params:
+        device=config["device"],
     script:
         "../workflow_scripts/gradcam_figure.py"

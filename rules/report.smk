@@ -104,6 +104,6 @@ rule log_grid_tables:
     resources:
         **job_resources("log_grid_tables"),
     params:
-        artifact_root=grid_path("mlflow-artifacts"),
+        **MLFLOW,
     script:
         "../workflow_scripts/log_grid_tables.py"

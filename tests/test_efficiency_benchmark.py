@@ -24,8 +24,8 @@ from attrunlearn_core.detachment.steps import TrainSplit
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.methods import UnlearningContext, get_method_class
 from attrunlearn_core.models import build_split_model
-from attrunlearn_core.pipeline.aggregate_results import write_table
 from attrunlearn_core.pipeline.benchmark_efficiency import EFFICIENCY_SCHEMA, MODES, BenchmarkSettings, benchmark_efficiency, efficiency_row
+from attrunlearn_core.results_table import write_table
 from attrunlearn_core.seeding import seed_everything
 from attrunlearn_core.tracking import log_cell_runs
 from attrunlearn_core.tracking_efficiency import log_efficiency_runs
