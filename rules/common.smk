@@ -22,6 +22,7 @@ from attrunlearn_core.config import (
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.job_resources import check_resource_rules, rule_resources
 from attrunlearn_core.methods import get_method_class
+from attrunlearn_core.pipeline.benchmark_efficiency import MODES as EFFICIENCY_MODES
 from attrunlearn_core.pipeline.benchmark_efficiency import BenchmarkSettings
 from attrunlearn_core.pipeline.mask_dataset import masking_params
 
@@ -168,7 +169,7 @@ def final_targets():
     )
     targets += [rules.summary_table_html.output.html, rules.cells_table_html.output.html, rules.attack_summary_table_html.output.html]
     if BENCHMARK:
-        targets += [rules.benchmark_efficiency.output.table, rules.efficiency_table_html.output.html, rules.log_efficiency.output.runs]
+        targets += [rules.efficiency_table.output.table, rules.efficiency_table_html.output.html, rules.log_efficiency.output.runs]
     targets.append(rules.log_grid_tables.output.run)
     return targets
 
@@ -205,3 +206,13 @@ MLFLOW = {
     "grid": config["name"],
     "artifact_root": grid_path("mlflow-artifacts"),
 }
+
+
+def previous_measurement(wildcards):
+    """The efficiency measurement run just before this one (each model in turn, through every mode); none for the first."""
+    order = [(model, mode) for model in BENCHMARK.models for mode in EFFICIENCY_MODES]
+    position = order.index((wildcards.model, wildcards.mode))
+    if position == 0:
+        return []
+    model, mode = order[position - 1]
+    return rules.benchmark_efficiency.output.measurement.format(model=model, mode=mode)

@@ -67,7 +67,7 @@ if BENCHMARK:
 
     rule efficiency_table_html:
         input:
-            table=lambda w: rules.benchmark_efficiency.output.table,
+            table=lambda w: rules.efficiency_table.output.table,
         output:
             html=report(grid_path("report/efficiency.html"), caption="../report/efficiency_table.rst", category="6 Efficiency"),
         log:
@@ -92,7 +92,7 @@ rule log_grid_tables:
         attack_summary=lambda w: rules.aggregate.output.attack_summary,
         cells=lambda w: rules.aggregate.output.cells,
         attacks=lambda w: rules.aggregate.output.attacks,
-        extra_tables=lambda w: [rules.benchmark_efficiency.output.table] if BENCHMARK else [],
+        extra_tables=lambda w: [rules.efficiency_table.output.table] if BENCHMARK else [],
         after_efficiency_runs=lambda w: [rules.log_efficiency.output.runs] if BENCHMARK else [],  # one sqlite writer at a time
     output:
         run=grid_path("tables/grid.mlflow.json"),

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import TINY_CONFIG, write_config
+from conftest import REPO, TINY_CONFIG, write_config
 from workflow import snakemake
 
 # Every kind of rule: a method from baseline-1, detachment (image recovery), baseline-2 (Grad-CAM rules).
@@ -111,3 +111,15 @@ def test_the_training_recipe_reruns_the_baselines_and_everything_after_them(comp
     assert rules_of(jobs, params_changed=True) == {"train_baseline", "train_masked_baseline"}
     assert rules_of(jobs) == {"train_baseline", "train_masked_baseline", "unlearn", "fit_attackers", "evaluate", "image_recovery"} | AFTER_AGGREGATE
     assert len([job for job in jobs if job["rule"] == "unlearn"]) == 6
+
+
+def test_benchmark_settings_rerun_the_measurements_and_the_efficiency_table_only(completed_grid):
+    jobs = planned_jobs(completed_grid, changed(lambda c: c["benchmark"].update(epochs=3)))
+    assert rules_of(jobs, params_changed=True) == {"benchmark_efficiency"}
+    assert rules_of(jobs) == {"benchmark_efficiency", "efficiency_table", "efficiency_table_html", "log_efficiency", "log_grid_tables", "all"}
+
+
+def test_no_workflow_script_reads_the_config():
+    # a script that read snakemake.config would depend on settings its rule's params do not carry
+    readers = [path.name for path in sorted((REPO / "workflow_scripts").glob("*.py")) if "snakemake.config" in path.read_text()]
+    assert readers == []

@@ -6,6 +6,7 @@ import pytest
 
 from attrunlearn_core.config import attribute_names, load_config
 from attrunlearn_core.methods import get_method_class
+from attrunlearn_core.pipeline.benchmark_efficiency import MODES as EFFICIENCY_MODES
 
 from conftest import REPO
 from workflow import job_counts, snakemake
@@ -32,7 +33,9 @@ def expected_jobs(config: dict) -> dict[str, int]:
     return {
         **{rule: count for rule, count in gradcam.items() if count},
         "image_recovery": attributes * len(grid["models"]) * len(detachment),  # first seed only
-        "benchmark_efficiency": 1 if config.get("benchmark") else 0,
+        # one measurement per model and mode, then the table
+        "benchmark_efficiency": len(config["benchmark"]["models"]) * len(EFFICIENCY_MODES) if config.get("benchmark") else 0,
+        "efficiency_table": 1 if config.get("benchmark") else 0,
         "log_efficiency": 1 if config.get("benchmark") else 0,
         "prepare": len(grid["datasets"]),
         "train_baseline": len(grid["datasets"]) * per_seed_models if from_baseline else 0,
