@@ -174,14 +174,20 @@ def final_targets():
     return targets
 
 
-def gradcam_params(wildcards):
-    """A baseline-2 cell's masking settings with the defaults spelled out (mask_dataset.masking_params)."""
-    return masking_params(config, wildcards.method, wildcards.dataset, wildcards.model)
-
-
+# ---------------------------------------------------------------- inputs that depend on the config
 def attribute_model(wildcards):
     # Keyed by epoch count, not by grid method: methods differing only in CAM settings share it.
     return expand(rules.train_attribute_model.output.model, epochs=gradcam_params(wildcards)["attribute_epochs"], allow_missing=True)
+
+
+def previous_measurement(wildcards):
+    """The efficiency measurement run just before this one (each model in turn, through every mode); none for the first."""
+    order = [(model, mode) for model in BENCHMARK.models for mode in EFFICIENCY_MODES]
+    position = order.index((wildcards.model, wildcards.mode))
+    if position == 0:
+        return []
+    model, mode = order[position - 1]
+    return rules.benchmark_efficiency.output.measurement.format(model=model, mode=mode)
 
 
 # ---------------------------------------------------------------- params: the part of the config a job reads
@@ -208,11 +214,6 @@ MLFLOW = {
 }
 
 
-def previous_measurement(wildcards):
-    """The efficiency measurement run just before this one (each model in turn, through every mode); none for the first."""
-    order = [(model, mode) for model in BENCHMARK.models for mode in EFFICIENCY_MODES]
-    position = order.index((wildcards.model, wildcards.mode))
-    if position == 0:
-        return []
-    model, mode = order[position - 1]
-    return rules.benchmark_efficiency.output.measurement.format(model=model, mode=mode)
+def gradcam_params(wildcards):
+    """A baseline-2 cell's masking settings with the defaults spelled out (mask_dataset.masking_params)."""
+    return masking_params(config, wildcards.method, wildcards.dataset, wildcards.model)
