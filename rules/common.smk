@@ -177,7 +177,7 @@ def final_targets():
 # ---------------------------------------------------------------- inputs that depend on the config
 def attribute_model(wildcards):
     # Keyed by epoch count, not by grid method: methods differing only in CAM settings share it.
-    return expand(rules.train_attribute_model.output.model, epochs=gradcam_params(wildcards)["attribute_epochs"], allow_missing=True)
+    return rules.train_attribute_model.output.model.format(epochs=gradcam_params(wildcards)["attribute_epochs"], **wildcards)
 
 
 def previous_measurement(wildcards):
