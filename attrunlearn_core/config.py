@@ -1,4 +1,8 @@
-"""Reading, validating and querying the grid config (used by the Snakefile and by tests)."""
+"""Reading, validating and querying the grid config (used by the Snakefile and by tests).
+
+jsonschema is imported only where a config is validated: benchmarks/gpu_efficiency.py queries configs on a
+machine without it.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,14 @@ from dataclasses import dataclass
 from importlib.resources import files
 from itertools import product
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jsonschema
 import yaml
 
 from attrunlearn_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_PATH = Path(str(files("attrunlearn_core") / "config.schema.yaml"))
 
@@ -31,6 +38,8 @@ class Cell:
 
 
 def _fill_defaults(validator_class):
+    import jsonschema
+
     validate_properties = validator_class.VALIDATORS["properties"]
 
     def set_defaults(validator, properties, instance, schema):
@@ -49,6 +58,8 @@ def _where(error: jsonschema.ValidationError) -> str:
 
 def validate_config(config: dict, source: str = "config") -> dict:
     """Schema check (filling defaults in place), then names that must exist elsewhere."""
+    import jsonschema
+
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
     validator = _fill_defaults(jsonschema.Draft202012Validator)(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
@@ -201,6 +212,24 @@ def grid_cells(config: dict) -> list[Cell]:
 
 def training_recipe(config: dict, dataset: str) -> dict:
     return {**config["training"], **config["datasets"][dataset].get("training", {})}
+
+
+def dataset_spec(config: dict, dataset: str) -> dict:
+    """A dataset's entry without its `training:` overrides: what preparing the dataset reads."""
+    return {key: value for key, value in config["datasets"][dataset].items() if key != "training"}
+
+
+def cell_run_params(config: dict, cell: Cell) -> dict:
+    """The settings a cell's MLflow run records as params (nested; the tracking code flattens them)."""
+    method_name, params = method_spec(config, cell.method)
+    return {
+        "method": {"name": method_name, **params},
+        "dataset": dataset_spec(config, cell.dataset),
+        "model": config["models"][cell.model],
+        "training": training_recipe(config, cell.dataset),
+        "attackers": config["attackers"],
+        "data_seed": config["seed"],
+    }
 
 
 def method_spec(config: dict, method: str) -> tuple[str, dict]:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
+import pyarrow.parquet as pq
+
+from attrunlearn_core.atomic import atomic_path
 
 CELL_KEYS = [("dataset", pa.string()), ("model", pa.string()), ("attribute", pa.string()), ("method", pa.string()), ("seed", pa.int64())]
 GROUP_KEYS = CELL_KEYS[:4]  # a summary row: every seed of one dataset x model x attribute x method
@@ -87,3 +92,10 @@ ATTACK_SUMMARY_SCHEMA = pa.schema(
         ("num_test", pa.int64()),  # summed over seeds
     ]
 )
+
+
+def write_table(rows: list[dict], schema: pa.Schema, path: str | Path) -> None:
+    """Rows (dicts; missing columns are null) as a Parquet file with exactly `schema`, written atomically."""
+    table = pa.Table.from_pylist([{name: row.get(name) for name in schema.names} for row in rows], schema=schema)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)

@@ -4,9 +4,11 @@ task living, attribute class, 50,000 train images), ResNet18/34/50 at the paper 
 Runs from the repository root with PYTHONPATH=. (benchmarks/gpu_efficiency.sh does both) and needs only
 torch, torchvision, numpy, pyarrow, pyyaml and pillow: no snakemake, mlflow, jsonschema, grad-cam or
 concept-erasure. Steps: prepare the data with the suite's own loader (cached beside the tarball), check
-that the training steps never make the host wait on the GPU (sync check), then the efficiency benchmark
-(attrunlearn_core/pipeline/benchmark_efficiency.py, every mode in a fresh process). Writes
-efficiency.parquet, efficiency.csv, efficiency.json, sync_check.json and the log to --out.
+that the training steps never make the host wait on the GPU (sync check), then the efficiency benchmark: every
+mode of every model measured by attrunlearn_core/pipeline/benchmark_efficiency.py in a fresh process, one after
+the other (what the workflow's benchmark_efficiency jobs do), joined by its efficiency_table. Writes
+efficiency.parquet, efficiency.csv, efficiency.json, sync_check.json, measurements/<model>/<mode>.json and the
+log to --out.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import json
 import logging
 import os
+import subprocess
 import sys
 import time
 import warnings
@@ -62,7 +65,7 @@ def prepare(config: dict, cache: Path) -> Path:
         say(f"prepared data: {cache} (cached)")
         return cache
     say(f"preparing CIFAR-10 at 32 px from {config['datasets']['cifar10']['root']} (decoding every JPEG once)")
-    prepare_dataset(config, "cifar10", cache)
+    prepare_dataset("cifar10", config["datasets"]["cifar10"], config["seed"], cache)
     say(f"prepared data: {cache}")
     return cache
 
@@ -119,6 +122,33 @@ def sync_check(config: dict, prepared_path: Path, out: Path) -> dict:
     return report
 
 
+def measure_model(spec: dict, prepared: Path, folder: Path, device) -> list[Path]:
+    """Every mode of one model, each in a fresh process; the measurements' paths."""
+    from attrunlearn_core.errors import AttrUnlearnError
+    from attrunlearn_core.pipeline.benchmark_efficiency import CPU_ONLY_MODES, MODES
+
+    folder.mkdir(parents=True, exist_ok=True)
+    spec_path = folder / "spec.json"
+    spec_path.write_text(json.dumps(spec))
+    paths = []
+    for mode in MODES:
+        if mode in CPU_ONLY_MODES and device.type != "cpu":
+            continue
+        output = folder / f"{mode}.json"
+        module = "attrunlearn_core.pipeline.benchmark_efficiency"
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", module, str(spec_path), mode, str(prepared), str(os.cpu_count() or 1), str(output)])
+        if done.returncode != 0:
+            raise AttrUnlearnError(f"mode {mode} failed (exit status {done.returncode}; its error is above)")
+        result = json.loads(output.read_text())
+        say(
+            f"{spec['model']} {mode}: {result['latency']:.3f}s/epoch, peak {result['peak_memory_mb']:.0f} MB ({result['memory_measure']}), "
+            f"process ran {time.perf_counter() - started:.1f}s"
+        )
+        paths.append(output)
+    return paths
+
+
 def summarise(rows: list[dict], full_steps: int) -> None:
     def num(value, spec=".3f", scale=1.0):  # a ratio is None where its denominator was 0
         return "n/a" if value is None else format(value * scale, spec)
@@ -168,7 +198,8 @@ def main(argv: list[str]) -> int:
     import torch
 
     from attrunlearn_core.errors import AttrUnlearnError
-    from attrunlearn_core.pipeline.benchmark_efficiency import benchmark_efficiency, write_efficiency_table
+    from attrunlearn_core.pipeline.benchmark_efficiency import BenchmarkSettings, efficiency_table
+    from attrunlearn_core.training import pick_device
 
     say(
         f"torch {torch.__version__}, CUDA {torch.version.cuda}, device: "
@@ -188,24 +219,19 @@ def main(argv: list[str]) -> int:
             sync_check(config, prepared, args.out)
         except Exception as error:  # noqa: BLE001 - a diagnostic; the benchmark still runs
             say(f"sync check failed: {error.__class__.__name__}: {error}")
-    say("efficiency benchmark: every mode of every model in a fresh process")
-    rows = []
+    say("efficiency benchmark: every mode of every model in a fresh process, one after the other")
+    settings, device = BenchmarkSettings.from_config(config), pick_device(config["device"])
+    measurements, rows = [], []
     for model in args.models:  # one model at a time, the tables rewritten after each: a cut-off run keeps what it measured
         if time.perf_counter() - STARTED > args.budget_s:
             say(f"SKIPPED {model}: {args.budget_s:.0f}s of the time budget used (--budget-s)")
             continue
         try:
-            rows += benchmark_efficiency(
-                {**config, "benchmark": {**config["benchmark"], "models": [model]}},
-                prepared,
-                args.out / f"efficiency_{model}.parquet",
-                threads=os.cpu_count() or 1,
-            )
+            measurements += measure_model(settings.measurement_spec(config, model), prepared, args.out / "measurements" / model, device)
         except AttrUnlearnError as error:
             say(f"FAILED {model}: {error}")
             continue
-        write_efficiency_table(rows, args.out / "efficiency.parquet")
-        (args.out / f"efficiency_{model}.parquet").unlink()
+        rows = efficiency_table(measurements, args.out / "efficiency.parquet")
         frame = pd.DataFrame(rows)
         frame["full_epoch_steps"] = full_steps
         frame.to_csv(args.out / "efficiency.csv", index=False)

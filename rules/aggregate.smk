@@ -1,9 +1,9 @@
 rule aggregate:
-    """Parquet tables and MLflow runs for the whole grid. The only rule that writes to MLflow."""
+    """Parquet tables and MLflow runs for the whole grid. The first of the MLflow writers (localrules, common.smk)."""
     input:
-        metrics=[cell_path(rules.evaluate.output.metrics, cell) for cell in CELLS],
-        artifacts=lambda w: sorted({path for paths in CELL_ARTIFACTS.values() for path in paths}),
-        prepared=expand(rules.prepare.output.data, dataset=config["grid"]["datasets"]),  # digested for the MLflow parent run
+        metrics=lambda w: [cell_path(rules.evaluate.output.metrics, cell) for cell in CELLS],
+        artifacts=lambda w: sorted({path for paths in cell_artifacts().values() for path in paths}),
+        prepared=lambda w: expand(rules.prepare.output.data, dataset=config["grid"]["datasets"]),  # digested for the MLflow parent run
     output:
         cells=grid_path("tables/cells.parquet"),
         attacks=grid_path("tables/attacks.parquet"),
@@ -18,9 +18,10 @@ rule aggregate:
     resources:
         **job_resources("aggregate"),
     params:
+        **MLFLOW,
         cells=CELLS,
+        cell_params={cell.path: cell_run_params(config, cell) for cell in CELLS},
         datasets=config["grid"]["datasets"],
-        artifact_root=grid_path("mlflow-artifacts"),
-        artifacts=lambda w: CELL_ARTIFACTS,
+        artifacts=lambda w: cell_artifacts(),
     script:
         "../workflow_scripts/aggregate_results.py"

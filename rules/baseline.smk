@@ -1,16 +1,9 @@
 # A model entry with `checkpoint:` is imported as baseline-1 (the user's own weights); the others are trained.
 # Each rule only matches its own models, so the two never compete for the same output.
-USER_CHECKPOINT_MODELS = [name for name, spec in config["models"].items() if spec.get("checkpoint")]
-
-
-def _models_matching(names):
-    return "|".join(re.escape(name) for name in names) or "(?!)"  # (?!) matches nothing
-
-
 rule train_baseline:
     """Baseline-1: the task model trained from scratch on the train split."""
     input:
-        data=rules.prepare.output.data,
+        data=lambda w: rules.prepare.output.data,
     output:
         model=grid_path("models/{dataset}/{model}/seed{seed}/baseline.pt"),
     log:
@@ -18,14 +11,17 @@ rule train_baseline:
     benchmark:
         grid_path("benchmarks/train_baseline/{dataset}/{model}/seed{seed}.tsv")
     wildcard_constraints:
-        model=_models_matching([name for name in config["models"] if name not in USER_CHECKPOINT_MODELS]),
+        model=one_of(TRAINED_MODELS),
     conda:
         "../environment.yaml"
     threads: job_threads("train_baseline")
     resources:
         **job_resources("train_baseline"),
     params:
-        spec=lambda w: {"model": config["models"][w.model], "training": training_recipe(config, w.dataset)},
+        task=task_of,
+        model=model_of,
+        recipe=recipe_of,
+        device=config["device"],
     script:
         "../workflow_scripts/train_baseline.py"
 
@@ -33,20 +29,22 @@ rule train_baseline:
 rule import_baseline:
     """Baseline-1 from the user's state dict, checked against the architecture and the task's classes."""
     input:
-        data=rules.prepare.output.data,
+        data=lambda w: rules.prepare.output.data,
         checkpoint=lambda w: config["models"][w.model]["checkpoint"],
     output:
         model=rules.train_baseline.output.model,
     log:
         grid_path("logs/import_baseline/{dataset}/{model}/seed{seed}.log"),
     wildcard_constraints:
-        model=_models_matching(USER_CHECKPOINT_MODELS),
+        model=one_of(USER_CHECKPOINT_MODELS),
     conda:
         "../environment.yaml"
     threads: job_threads("import_baseline")
     resources:
         **job_resources("import_baseline"),
     params:
-        spec=lambda w: {"model": config["models"][w.model]},
+        task=task_of,
+        model=model_of,
+        device=config["device"],
     script:
         "../workflow_scripts/import_baseline.py"

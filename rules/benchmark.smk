@@ -1,51 +1,65 @@
-# The efficiency table (the paper's Table 2), only when the config has a `benchmark:` section.
-# Include after rules/aggregate.smk: log_efficiency runs after aggregate, so MLflow's sqlite store has one writer at a time.
-if config.get("benchmark"):
-    from attrunlearn_core.pipeline.benchmark_efficiency import BenchmarkSettings
-
-    try:
-        BENCHMARK = BenchmarkSettings.from_config(config)
-    except ConfigError as error:
-        sys.exit(f"attrunlearn: {error}")
+# The efficiency table (the paper's Table 2), only when the config has a `benchmark:` section (common.smk: BENCHMARK).
+# One job per model and mode, so each is a process of its own and each peak memory that mode's own.
+if BENCHMARK:
 
     rule benchmark_efficiency:
-        """Epoch latency and peak memory of detachment end_to_end vs local and of plain fine-tuning, per model, each in a fresh process."""
+        """One model's epoch latency and peak memory in one mode: detachment end_to_end or local (schedules), or plain fine-tuning."""
         input:
-            data=expand(rules.prepare.output.data, dataset=BENCHMARK.dataset),
+            data=lambda w: rules.prepare.output.data.format(dataset=BENCHMARK.dataset),
+            # Timings compare only if no two measurements share the machine: each waits for the one before it
+            # (common.smk: previous_measurement), so they never run side by side, whatever --cores or the executor allow.
+            previous=previous_measurement,
         output:
-            table=RESULTS + "/tables/efficiency.parquet",
+            measurement=grid_path("efficiency/{model}/{mode}.json"),
         log:
-            RESULTS + "/logs/benchmark_efficiency.log",
+            grid_path("logs/benchmark_efficiency/{model}/{mode}.log"),
         benchmark:
-            RESULTS + "/benchmarks/benchmark_efficiency.tsv"
+            grid_path("benchmarks/benchmark_efficiency/{model}/{mode}.tsv")
+        wildcard_constraints:
+            model=one_of(BENCHMARK.models),
+            mode=one_of(EFFICIENCY_MODES),
         conda:
             "../environment.yaml"
+        # The heavy rules' threads: a local run scales them to --cores, so no other job runs beside a measurement there.
         threads: job_threads("benchmark_efficiency")
         resources:
             **job_resources("benchmark_efficiency"),
+        params:
+            spec=lambda w: BENCHMARK.measurement_spec(config, w.model),
         script:
             "../workflow_scripts/benchmark_efficiency.py"
 
-    localrules:
-        log_efficiency,
+    rule efficiency_table:
+        """One row per model from its measurements: latencies, speed-ups, memory ratios (EFFICIENCY_SCHEMA)."""
+        input:
+            measurements=expand(rules.benchmark_efficiency.output.measurement, model=BENCHMARK.models, mode=EFFICIENCY_MODES),
+        output:
+            table=grid_path("tables/efficiency.parquet"),
+        log:
+            grid_path("logs/efficiency_table.log"),
+        conda:
+            "../environment.yaml"
+        threads: job_threads("efficiency_table")
+        resources:
+            **job_resources("efficiency_table"),
+        script:
+            "../workflow_scripts/efficiency_table.py"
 
     rule log_efficiency:
         """One MLflow run per benchmarked model (tag kind=efficiency); after aggregate, never beside it."""
         input:
-            table=rules.benchmark_efficiency.output.table,
-            after_aggregate=rules.aggregate.output.cells,
+            table=rules.efficiency_table.output.table,
+            after_aggregate=lambda w: rules.aggregate.output.cells,
         output:
-            runs=RESULTS + "/tables/efficiency.mlflow.json",
+            runs=grid_path("tables/efficiency.mlflow.json"),
         log:
-            RESULTS + "/logs/log_efficiency.log",
+            grid_path("logs/log_efficiency.log"),
         conda:
             "../environment.yaml"
         threads: job_threads("log_efficiency")
         resources:
             **job_resources("log_efficiency"),
         params:
-            artifact_root=RESULTS + "/mlflow-artifacts",
+            **MLFLOW,
         script:
             "../workflow_scripts/log_efficiency.py"
-
-    EXTRA_TARGETS += [rules.benchmark_efficiency.output.table, rules.log_efficiency.output.runs]

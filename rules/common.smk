@@ -9,8 +9,11 @@ from attrunlearn_core.config import (
     SCHEMA_PATH,
     Cell,
     attribute_names,
+    cell_run_params,
     check_names,
+    dataset_spec,
     expand_sweep,
+    experiment_name,
     grid_cells,
     results_dir,
     training_recipe,
@@ -18,6 +21,10 @@ from attrunlearn_core.config import (
 )
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.job_resources import check_resource_rules, rule_resources
+from attrunlearn_core.methods import get_method_class
+from attrunlearn_core.pipeline.benchmark_efficiency import MODES as EFFICIENCY_MODES
+from attrunlearn_core.pipeline.benchmark_efficiency import BenchmarkSettings
+from attrunlearn_core.pipeline.mask_dataset import masking_params
 
 
 def declared_rules():
@@ -32,6 +39,8 @@ try:
     expand_sweep(config, "config")  # a sweep: block becomes ordinary grid methods before anything reads them
     check_names(config, "config")
     check_resource_rules(config, declared_rules())
+    # The efficiency benchmark's settings; None when the config has no `benchmark:` section.
+    BENCHMARK = BenchmarkSettings.from_config(config) if config.get("benchmark") else None
 except (WorkflowError, ConfigError) as error:
     if isinstance(error, WorkflowError):
         try:
@@ -55,15 +64,29 @@ def job_threads(rule):
 
 
 def job_resources(rule):
-    """mem_mb, runtime (minutes) and gpu of a rule from the config's `resources:`, as `resources: **job_resources(rule)`."""
+    """mem_mb, runtime (minutes) and gpu from the config's `resources:`, for `resources: **job_resources(name)`."""
     return {key: value for key, value in rule_resources(config, rule).items() if key != "threads"}
 
 
-# The MLflow writers (aggregate; log_efficiency in rules/benchmark.smk) run where Snakemake runs, never as a
-# cluster job: one sqlite writer, on the machine that holds the store.
+# The MLflow writers run where Snakemake runs, never as a cluster job: one sqlite writer, on the machine that
+# holds the store. They also wait for each other (aggregate, then log_efficiency, then log_grid_tables).
 localrules:
     aggregate,
+    log_efficiency,
     log_grid_tables,
+
+
+def one_of(names):
+    """A regex matching exactly these names, so a typo never matches a rule; (?!) matches nothing."""
+    return "|".join(re.escape(str(name)) for name in names) or "(?!)"
+
+
+wildcard_constraints:
+    dataset=one_of(config["datasets"]),
+    model=one_of(config["models"]),
+    method=one_of(config["methods"]),
+    attribute=one_of(sorted({a for d in config["datasets"] for a in attribute_names(config, d)})),
+    seed=r"\d+",
 
 
 CELL_DIR = grid_path("cells/{dataset}/{model}/{attribute}/{method}/seed{seed}")
@@ -77,54 +100,120 @@ def cell_file(name):
 CELLS = grid_cells(config)
 
 
-def _choice(values):
-    return "|".join(re.escape(str(v)) for v in values)
-
-
-wildcard_constraints:
-    dataset=_choice(config["datasets"]),
-    model=_choice(config["models"]),
-    method=_choice(config["methods"]),
-    attribute=_choice(sorted({a for d in config["datasets"] for a in attribute_names(config, d)})),
-    seed=r"\d+",
-
-
-def cell_of(wildcards):
-    return Cell(wildcards.dataset, wildcards.model, wildcards.attribute, wildcards.method, int(wildcards.seed))
-
-
 def cell_path(pattern, cell):
     return pattern.format(dataset=cell.dataset, model=cell.model, attribute=cell.attribute, method=cell.method, seed=cell.seed)
 
 
-# Rule files that add outputs beyond the tables (figures, benchmark tables) append their targets here.
-EXTRA_TARGETS = []
-# Files a rule file attaches to a cell's MLflow run: Cell.path -> [paths] (e.g. baseline-2's Grad-CAM figure).
-CELL_ARTIFACTS = {}
-
-
-def final_targets():
-    return [grid_path("tables/cells.parquet"), grid_path("tables/attacks.parquet"), grid_path("tables/summary.parquet")] + EXTRA_TARGETS
-
-
 def method_class(method):
-    from attrunlearn_core.methods import get_method_class
-
     return get_method_class(config["methods"][method]["method"])
 
 
-# Where a method starts from (UnlearningMethod.starts_from) -> the checkpoint path pattern that provides it.
-START_CHECKPOINTS = {"baseline": grid_path("models/{dataset}/{model}/seed{seed}/baseline.pt")}
+# Models whose baseline-1 is the user's own weights (`checkpoint:`, rule import_baseline), and those trained here.
+USER_CHECKPOINT_MODELS = [name for name, spec in config["models"].items() if spec.get("checkpoint")]
+TRAINED_MODELS = [name for name in config["models"] if name not in USER_CHECKPOINT_MODELS]
+
+# ---------------------------------------------------------------- what the grid builds, decided here only
+# These functions name other rules' outputs (`rules.x.output.y`) and run when the DAG is built, after every rule
+# file is read, so no rule file depends on another's include order. Rule files refer to a rule of another file
+# the same way, through a lambda (`data=lambda w: rules.prepare.output.data`; Snakemake fills in the job's wildcards).
 
 
-# The prepared dataset a cell trains and is evaluated on, by the same key (baseline-2 uses masked images).
-CELL_DATA = {"baseline": grid_path("prepared/{dataset}.pt")}
-
-
-def cell_data(wildcards):
-    return CELL_DATA[method_class(wildcards.method).starts_from].format(**wildcards)
+def _starting_point(method):
+    """(checkpoint, prepared data) patterns a method starts from, by UnlearningMethod.starts_from."""
+    starts_from = method_class(method).starts_from
+    if starts_from == "baseline":
+        return rules.train_baseline.output.model, rules.prepare.output.data
+    if starts_from == "masked_baseline":  # baseline-2: retrained on, and evaluated on, the Grad-CAM masked images
+        return rules.train_masked_baseline.output.model, rules.mask_dataset.output.data
+    raise WorkflowError(f"methods.{method}: no rule builds the starting point {starts_from!r}")
 
 
 def start_checkpoint(wildcards):
-    start = method_class(wildcards.method).starts_from
-    return START_CHECKPOINTS[start].format(**wildcards)
+    """The model a cell's method starts from (baseline-1 for most methods)."""
+    return _starting_point(wildcards.method)[0]
+
+
+def cell_data(wildcards):
+    """The prepared dataset a cell is unlearned and evaluated on."""
+    return _starting_point(wildcards.method)[1]
+
+
+def recovery_drawn(cell):
+    # The recovery figure is a picture, not a statistic: drawn for the grid's first seed only, which keeps the grid's time.
+    return method_class(cell.method).name == "detachment" and cell.seed == config["grid"]["seeds"][0]
+
+
+def cell_artifacts():
+    """Cell.path -> the files attached to that cell's MLflow run besides its metrics: Grad-CAM figure, recovery figure."""
+    artifacts = {}
+    for cell in CELLS:
+        files = []
+        if method_class(cell.method).starts_from == "masked_baseline":
+            files.append(cell_path(rules.gradcam_figure.output.figure, cell))
+        if recovery_drawn(cell):
+            files += [cell_path(rules.image_recovery.output.figure, cell), cell_path(rules.image_recovery.output.metrics, cell)]
+        if files:
+            artifacts[cell.path] = files
+    return artifacts
+
+
+def final_targets():
+    """What the default target `all` builds: the tables, every figure and report page, and the MLflow records."""
+    datasets = config["grid"]["datasets"]
+    tables = rules.aggregate.output
+    targets = [tables.cells, tables.attacks, tables.summary]
+    targets += [path for paths in cell_artifacts().values() for path in paths]
+    targets += expand(
+        [rules.trade_off_figure.output.figure, rules.attacker_accuracy_figure.output.figure, rules.attacker_pool_figure.output.figure],
+        dataset=datasets,
+    )
+    targets += [rules.summary_table_html.output.html, rules.cells_table_html.output.html, rules.attack_summary_table_html.output.html]
+    if BENCHMARK:
+        targets += [rules.efficiency_table.output.table, rules.efficiency_table_html.output.html, rules.log_efficiency.output.runs]
+    targets.append(rules.log_grid_tables.output.run)
+    return targets
+
+
+# ---------------------------------------------------------------- inputs that depend on the config
+def attribute_model(wildcards):
+    # Keyed by epoch count, not by grid method: methods differing only in CAM settings share it.
+    return rules.train_attribute_model.output.model.format(epochs=gradcam_params(wildcards)["attribute_epochs"], **wildcards)
+
+
+def previous_measurement(wildcards):
+    """The efficiency measurement run just before this one (each model in turn, through every mode); none for the first."""
+    order = [(model, mode) for model in BENCHMARK.models for mode in EFFICIENCY_MODES]
+    position = order.index((wildcards.model, wildcards.mode))
+    if position == 0:
+        return []
+    model, mode = order[position - 1]
+    return rules.benchmark_efficiency.output.measurement.format(model=model, mode=mode)
+
+
+# ---------------------------------------------------------------- params: the part of the config a job reads
+# A script reads the config only through its rule's params, so Snakemake's params check reruns exactly the jobs
+# whose settings changed (and, through their outputs, what depends on them).
+def task_of(wildcards):
+    return config["datasets"][wildcards.dataset]["task"]
+
+
+def recipe_of(wildcards):
+    return training_recipe(config, wildcards.dataset)
+
+
+def model_of(wildcards):
+    return config["models"][wildcards.model]
+
+
+# What the MLflow writers (aggregate, log_efficiency, log_grid_tables) take as params.
+MLFLOW = {
+    "tracking_uri": config["mlflow"]["tracking_uri"],
+    "experiment": experiment_name(config),
+    "grid": config["name"],
+    "artifact_root": grid_path("mlflow-artifacts"),
+}
+
+
+def gradcam_params(wildcards):
+    """A baseline-2 cell's masking settings with the defaults spelled out (mask_dataset.masking_params)."""
+    return masking_params(config, wildcards.method, wildcards.dataset, wildcards.model)

@@ -3,7 +3,7 @@ rule fit_attackers:
     (attacker-train + train by default) and on half of it, scored on attacker-test; fidelity on test."""
     input:
         data=cell_data,
-        model=rules.unlearn.output.model,
+        model=lambda w: rules.unlearn.output.model,
     output:
         attacks=cell_file("attacks.json"),
         fidelity=cell_file("fidelity.json"),
@@ -18,7 +18,7 @@ rule fit_attackers:
         **job_resources("fit_attackers"),
     params:
         attackers=config["attackers"],
-        task=lambda w: config["datasets"][w.dataset]["task"],
+        task=task_of,
         device=config["device"],
     script:
         "../workflow_scripts/fit_attackers.py"
@@ -27,7 +27,7 @@ rule fit_attackers:
 rule evaluate:
     """One grid cell's row: fidelity, worst-case efficacy with chance and chance given the task, saturation, AUM."""
     input:
-        report=rules.unlearn.output.report,
+        report=lambda w: rules.unlearn.output.report,
         fidelity=rules.fit_attackers.output.fidelity,
         attacks=rules.fit_attackers.output.attacks,
     output:
@@ -41,6 +41,6 @@ rule evaluate:
         **job_resources("evaluate"),
     params:
         method_name=lambda w: config["methods"][w.method]["method"],
-        task=lambda w: config["datasets"][w.dataset]["task"],
+        task=task_of,
     script:
         "../workflow_scripts/evaluate_cell.py"

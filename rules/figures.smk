@@ -1,17 +1,19 @@
-# Image recovery (the paper's Fig. 4) for every detachment cell of the grid.
-# The figures are attached to the cells' MLflow runs through CELL_ARTIFACTS.
-RECOVERY_FIGURE = grid_path("figures/recovery_{dataset}_{model}_{attribute}_{method}_seed{seed}")
-
-
+# Image recovery (the paper's Fig. 4) for the detachment cells of the grid's first seed (common.smk: cell_artifacts,
+# which also attaches the figures to the cells' MLflow runs).
 rule image_recovery:
     """Attacker-side decoders (from scratch) recover images from h of baseline-1 and of the unlearned model."""
     input:
         data=cell_data,
-        baseline=START_CHECKPOINTS["baseline"],
-        model=rules.unlearn.output.model,
+        baseline=lambda w: rules.train_baseline.output.model,
+        model=lambda w: rules.unlearn.output.model,
     output:
-        figure=report(RECOVERY_FIGURE + ".png", caption="../report/recovery.rst", category="5 Image recovery (detachment)", subcategory="{dataset}"),
-        metrics=RECOVERY_FIGURE + ".json",
+        figure=report(
+            grid_path("figures/recovery_{dataset}_{model}_{attribute}_{method}_seed{seed}.png"),
+            caption="../report/recovery.rst",
+            category="5 Image recovery (detachment)",
+            subcategory="{dataset}",
+        ),
+        metrics=grid_path("figures/recovery_{dataset}_{model}_{attribute}_{method}_seed{seed}.json"),
     log:
         grid_path("logs/image_recovery/{dataset}_{model}_{attribute}_{method}_seed{seed}.log"),
     conda:
@@ -19,13 +21,8 @@ rule image_recovery:
     threads: job_threads("image_recovery")
     resources:
         **job_resources("image_recovery"),
+    params:
+        recovery=(config.get("benchmark") or {}).get("recovery", {}),
+        device=config["device"],
     script:
         "../workflow_scripts/image_recovery.py"
-
-
-# The figure is a picture, not a statistic: drawn for the grid's first seed only, which keeps the grid's time.
-for cell in CELLS:
-    if method_class(cell.method).name == "detachment" and cell.seed == config["grid"]["seeds"][0]:
-        recovery = [cell_path(RECOVERY_FIGURE + ".png", cell), cell_path(RECOVERY_FIGURE + ".json", cell)]
-        CELL_ARTIFACTS.setdefault(cell.path, []).extend(recovery)
-        EXTRA_TARGETS += recovery

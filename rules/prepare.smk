@@ -12,6 +12,7 @@ rule prepare:
     resources:
         **job_resources("prepare"),
     params:
-        spec=lambda w: {"dataset": config["datasets"][w.dataset], "seed": config["seed"]},
+        spec=lambda w: dataset_spec(config, w.dataset),
+        data_seed=config["seed"],
     script:
         "../workflow_scripts/prepare_dataset.py"

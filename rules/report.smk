@@ -1,12 +1,11 @@
 # The grid's report (`snakemake --report results/<name>/report.html`, or `make report`): tables as HTML pages and the
 # figures, each flagged with a caption from report/. Also logs the summary tables to the grid's MLflow parent run.
-# Include after rules/benchmark.smk: log_grid_tables waits for log_efficiency, so MLflow's sqlite store has one writer at a time.
 report: "../report/workflow.rst"
 
 
 rule summary_table_html:
     input:
-        table=grid_path("tables/summary.parquet"),
+        table=lambda w: rules.aggregate.output.summary,
     output:
         html=report(grid_path("report/summary.html"), caption="../report/summary_table.rst", category="1 Tables"),
     log:
@@ -26,7 +25,7 @@ rule summary_table_html:
 
 rule cells_table_html:
     input:
-        table=rules.aggregate.output.cells,
+        table=lambda w: rules.aggregate.output.cells,
     output:
         html=report(grid_path("report/cells.html"), caption="../report/cells_table.rst", category="1 Tables"),
     log:
@@ -46,7 +45,7 @@ rule cells_table_html:
 
 rule attack_summary_table_html:
     input:
-        table=grid_path("tables/attack_summary.parquet"),
+        table=lambda w: rules.aggregate.output.attack_summary,
     output:
         html=report(grid_path("report/attack_summary.html"), caption="../report/attack_summary_table.rst", category="1 Tables"),
     log:
@@ -64,14 +63,11 @@ rule attack_summary_table_html:
         "../workflow_scripts/html_table.py"
 
 
-REPORT_TABLES = [rules.summary_table_html.output.html, rules.cells_table_html.output.html, rules.attack_summary_table_html.output.html]
-EFFICIENCY_RUNS = []
-
-if config.get("benchmark"):
+if BENCHMARK:
 
     rule efficiency_table_html:
         input:
-            table=rules.benchmark_efficiency.output.table,
+            table=lambda w: rules.efficiency_table.output.table,
         output:
             html=report(grid_path("report/efficiency.html"), caption="../report/efficiency_table.rst", category="6 Efficiency"),
         log:
@@ -88,19 +84,16 @@ if config.get("benchmark"):
         script:
             "../workflow_scripts/html_table.py"
 
-    REPORT_TABLES.append(rules.efficiency_table_html.output.html)
-    EFFICIENCY_RUNS.append(rules.log_efficiency.output.runs)
-
 
 rule log_grid_tables:
     """The summary tables (and the efficiency table) as artifacts of the grid's MLflow parent run."""
     input:
-        summary=grid_path("tables/summary.parquet"),
-        attack_summary=grid_path("tables/attack_summary.parquet"),
-        cells=rules.aggregate.output.cells,
-        attacks=rules.aggregate.output.attacks,
-        extra_tables=[rules.benchmark_efficiency.output.table] if EFFICIENCY_RUNS else [],
-        after_efficiency_runs=EFFICIENCY_RUNS,  # never beside log_efficiency: one sqlite writer at a time
+        summary=lambda w: rules.aggregate.output.summary,
+        attack_summary=lambda w: rules.aggregate.output.attack_summary,
+        cells=lambda w: rules.aggregate.output.cells,
+        attacks=lambda w: rules.aggregate.output.attacks,
+        extra_tables=lambda w: [rules.efficiency_table.output.table] if BENCHMARK else [],
+        after_efficiency_runs=lambda w: [rules.log_efficiency.output.runs] if BENCHMARK else [],  # one sqlite writer at a time
     output:
         run=grid_path("tables/grid.mlflow.json"),
     log:
@@ -111,9 +104,6 @@ rule log_grid_tables:
     resources:
         **job_resources("log_grid_tables"),
     params:
-        artifact_root=grid_path("mlflow-artifacts"),
+        **MLFLOW,
     script:
         "../workflow_scripts/log_grid_tables.py"
-
-
-EXTRA_TARGETS += REPORT_TABLES + [rules.log_grid_tables.output.run]

@@ -1,13 +1,11 @@
 # Figures drawn from the grid's summary tables, one PNG per dataset and figure, flagged for the report.
-SUMMARY_TABLE = grid_path("tables/summary.parquet")
-ATTACK_SUMMARY_TABLE = grid_path("tables/attack_summary.parquet")
 
 
 rule trade_off_figure:
     """Fidelity against worst-case attacker accuracy per method, with chance lines and baseline-1 marked."""
     input:
-        summary=SUMMARY_TABLE,
-        attack_summary=ATTACK_SUMMARY_TABLE,
+        summary=lambda w: rules.aggregate.output.summary,
+        attack_summary=lambda w: rules.aggregate.output.attack_summary,
     output:
         figure=report(
             grid_path("figures/trade_off_{dataset}.png"), caption="../report/trade_off.rst", category="2 Trade-off", subcategory="{dataset}"
@@ -28,8 +26,8 @@ rule trade_off_figure:
 rule attacker_accuracy_figure:
     """Each attacker's accuracy on z per method (site split, full attacker pool)."""
     input:
-        summary=SUMMARY_TABLE,
-        attack_summary=ATTACK_SUMMARY_TABLE,
+        summary=lambda w: rules.aggregate.output.summary,
+        attack_summary=lambda w: rules.aggregate.output.attack_summary,
     output:
         figure=report(
             grid_path("figures/attacker_accuracy_{dataset}.png"),
@@ -53,8 +51,8 @@ rule attacker_accuracy_figure:
 rule attacker_pool_figure:
     """Attackers trained on a fraction and on all of their pool, per method (is efficacy still climbing with data?)."""
     input:
-        summary=SUMMARY_TABLE,
-        attack_summary=ATTACK_SUMMARY_TABLE,
+        summary=lambda w: rules.aggregate.output.summary,
+        attack_summary=lambda w: rules.aggregate.output.attack_summary,
     output:
         figure=report(
             grid_path("figures/attacker_pool_{dataset}.png"), caption="../report/attacker_pool.rst", category="3 Attackers", subcategory="{dataset}"
@@ -70,9 +68,3 @@ rule attacker_pool_figure:
         figure="attacker_pool",
     script:
         "../workflow_scripts/summary_figure.py"
-
-
-EXTRA_TARGETS += expand(
-    [rules.trade_off_figure.output.figure, rules.attacker_accuracy_figure.output.figure, rules.attacker_pool_figure.output.figure],
-    dataset=config["grid"]["datasets"],
-)

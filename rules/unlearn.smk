@@ -16,6 +16,10 @@ rule unlearn:
     resources:
         **job_resources("unlearn"),
     params:
-        spec=lambda w: config["methods"][w.method],
+        method=lambda w: config["methods"][w.method],
+        task=task_of,
+        recipe=recipe_of,
+        model=model_of,
+        device=config["device"],
     script:
         "../workflow_scripts/apply_method.py"

@@ -7,8 +7,10 @@ import json
 import os
 import subprocess
 import sys
+from itertools import pairwise
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -24,14 +26,15 @@ from attrunlearn_core.detachment.steps import TrainSplit
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.methods import UnlearningContext, get_method_class
 from attrunlearn_core.models import build_split_model
-from attrunlearn_core.pipeline.aggregate_results import write_table
-from attrunlearn_core.pipeline.benchmark_efficiency import EFFICIENCY_SCHEMA, MODES, BenchmarkSettings, benchmark_efficiency, efficiency_row
+from attrunlearn_core.pipeline.benchmark_efficiency import EFFICIENCY_SCHEMA, MODES, BenchmarkSettings, efficiency_row
+from attrunlearn_core.results_table import write_table
 from attrunlearn_core.seeding import seed_everything
 from attrunlearn_core.tracking import log_cell_runs
 from attrunlearn_core.tracking_efficiency import log_efficiency_runs
 from attrunlearn_core.training import TrainingRecipe
 
 from conftest import REPO, write_config
+from workflow import snakemake
 
 BENCHMARK = {"dataset": "embedded", "models": ["resnet18"], "epochs": 1, "warmup_steps": 1, "max_steps": 2, "batch_size": 16}
 
@@ -115,13 +118,21 @@ def prepared_path(tmp_path):
     return tmp_path / "embedded.pt"
 
 
-def test_tiny_benchmark_measures_every_mode_in_its_own_process(config, prepared_path, tmp_path):
-    out = tmp_path / "tables" / "efficiency.parquet"
-    rows = benchmark_efficiency(config, prepared_path, out, threads=2)
-    table = pq.read_table(out)
+def test_tiny_benchmark_measures_every_mode_in_a_job_of_its_own_one_after_another(config, tmp_path):
+    config["resources"] = {"benchmark_efficiency": {"threads": 1}}  # so that --cores 2 would leave room for two at once
+    configfile = write_config(config, tmp_path / "config.yaml")
+    result = snakemake(tmp_path, configfile, "--cores", "2", "results/default/tables/efficiency.parquet", timeout=1800)
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = pq.read_table(tmp_path / "results/default/tables/efficiency.parquet")
     assert table.schema.equals(EFFICIENCY_SCHEMA) and table.num_rows == 1
+    measurements = [json.loads((tmp_path / f"results/default/efficiency/resnet18/{mode}.json").read_text()) for mode in MODES]
+    assert len({m["pid"] for m in measurements}) == len(MODES)  # a fresh process each
+    spans = sorted((m["started_at"], m["finished_at"]) for m in measurements)
+    assert all(end <= start for (_, end), (start, _) in pairwise(spans))  # never two at once
+    for mode in MODES:  # Snakemake's own record of each job
+        benchmark = pd.read_csv(tmp_path / f"results/default/benchmarks/benchmark_efficiency/resnet18/{mode}.tsv", sep="\t")
+        assert benchmark["s"][0] > 0 and benchmark["max_rss"][0] > 0
     row = table.to_pylist()[0]
-    assert row == pytest.approx(rows[0], nan_ok=True)
     assert row["model"] == "resnet18" and row["steps_per_epoch"] == 2 and row["timed_epochs"] == 1 and row["image_size"] == 16
     for mode in ("end_to_end", "local", "local_sequential", "local_overlapped", "fine_tune", "end_to_end_one_thread"):
         assert row[f"latency_{mode}"] > 0
@@ -167,33 +178,7 @@ def test_efficiency_runs_are_logged_once_and_replaced_when_the_table_changes(tmp
 
 def dry_run(tmp_path, config) -> str:
     tmp_path.mkdir(parents=True, exist_ok=True)
-    snakefile = tmp_path / "Snakefile"
-    rules = ["common", "prepare", "baseline", "unlearn", "evaluate", "figures", "aggregate", "benchmark"]
-    snakefile.write_text(
-        "".join(f'include: "{REPO / "rules" / name}.smk"\n' for name in rules)
-        + "\nrule all:\n    default_target: True\n    input:\n        final_targets(),\n"
-    )
-    env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-n",
-            "--cores",
-            "1",
-            "-s",
-            str(snakefile),
-            "--directory",
-            str(tmp_path),
-            "--configfile",
-            str(write_config(config, tmp_path / "config.yaml")),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    done = snakemake(tmp_path, write_config(config, tmp_path / "config.yaml"), "-n", "--cores", "1", timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
@@ -201,7 +186,8 @@ def dry_run(tmp_path, config) -> str:
 def test_rules_add_benchmark_and_recovery_jobs_only_where_configured(config, tmp_path):
     config["grid"]["methods"] = ["original", "detachment_end_to_end", "detachment_local"]
     with_all = dry_run(tmp_path / "a", config)
-    assert "rule benchmark_efficiency:" in with_all and "rule log_efficiency:" in with_all
+    assert with_all.count("rule benchmark_efficiency:") == len(MODES)  # one measurement per mode of the one model
+    assert "rule efficiency_table:" in with_all and "rule log_efficiency:" in with_all
     # recovery figures for the 2 detachment methods x 2 attributes (color, color+background), none for original
     assert with_all.count("rule image_recovery:") == 4 and "recovery_embedded_resnet18_color_detachment_local_seed0.png" in with_all
     assert "_original_seed0.png" not in with_all

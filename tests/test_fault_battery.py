@@ -28,7 +28,7 @@ from test_dataset_loaders import CELEBA_ATTRIBUTES, make_tar, write_cifar_batche
 from attrunlearn_core.artifacts import load_artifact
 from attrunlearn_core.atomic import load_torch, save_torch
 from attrunlearn_core.checkpoints import load_checkpoint, save_checkpoint
-from attrunlearn_core.config import Cell, validate_config
+from attrunlearn_core.config import Cell, training_recipe, validate_config
 from attrunlearn_core.datasets.prepared import PreparedDataset
 from attrunlearn_core.errors import AttrUnlearnError, ConfigError, DivergenceError
 from attrunlearn_core.methods import UnlearningContext, get_method_class
@@ -154,7 +154,7 @@ def _prepare(tmp_path: Path, spec: dict) -> tuple[Path, str]:
     config = {"seed": 0, "datasets": {"d": {"image_size": 8, "options": {}, "max_samples": None, **spec}}}
     output = tmp_path / "results" / "default" / "prepared" / "d.pt"
     with pytest.raises(AttrUnlearnError) as error:
-        prepare_dataset(config, "d", output)
+        prepare_dataset("d", config["datasets"]["d"], config["seed"], output)
     assert not output.exists()
     nothing_half_written(tmp_path / "results") if (tmp_path / "results").exists() else None
     return output, str(error.value)
@@ -256,7 +256,7 @@ def test_a_complete_dataset_logs_counts_per_class_and_partition(tmp_path, caplog
         },
     }
     with caplog.at_level("INFO", logger="attrunlearn_core.pipeline.prepare_dataset"):
-        prepare_dataset(config, "d", output)
+        prepare_dataset("d", config["datasets"]["d"], config["seed"], output)
     assert output.exists()
     assert "listed images, label class, partition train: airplane 2, automobile 2, bird 2" in caplog.text
     assert "drawn images, label living, partition test: non-living 4, living 6" in caplog.text
@@ -320,7 +320,18 @@ def test_checkpoint_of_another_architecture(checkpoint, tmp_path):
     cell = Cell("embedded", "resnet18", "color", "original", 0)
     out = tmp_path / "cell"
     with pytest.raises(AttrUnlearnError) as error:
-        apply_method(config, cell, tmp_path / "embedded.pt", foreign, out / "model.pt", out / "method.json")
+        apply_method(
+            cell,
+            tmp_path / "embedded.pt",
+            foreign,
+            out / "model.pt",
+            out / "method.json",
+            method=config["methods"]["original"],
+            task="shape",
+            recipe=training_recipe(config, "embedded"),
+            model_spec=config["models"]["resnet18"],
+            device="cpu",
+        )
     one_line(str(error.value), str(foreign), "written for model", "resnet34", "resnet18")
     assert not out.exists()
 
@@ -392,7 +403,17 @@ def test_baseline_diverging_writes_nothing(tmp_path):
     config["training"]["epochs"] = 3
     output = tmp_path / "models" / "baseline.pt"
     with pytest.raises(DivergenceError) as error:
-        train_baseline(config, "embedded", "resnet18", 0, prepared_path, output)
+        train_baseline(
+            "embedded",
+            "resnet18",
+            0,
+            prepared_path,
+            output,
+            task="shape",
+            model_spec=config["models"]["resnet18"],
+            recipe=training_recipe(config, "embedded"),
+            device="cpu",
+        )
     one_line(str(error.value), "training diverged", "epoch", "step", "lower the learning rate")
     assert not output.exists() and not Path(str(output) + ".inprogress").exists()
     nothing_half_written(tmp_path)

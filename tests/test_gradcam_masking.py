@@ -159,8 +159,8 @@ def test_mask_dataset_removes_the_attribute_region_not_the_task_region(tmp_path)
     prepared = _prepared(torch.Generator().manual_seed(5))
     prepared.save(tmp_path / "toy.pt")
     save_checkpoint(tmp_path / "attr.pt", quadrant_model(), train_seconds=1.5)
-    params = {"cam": "gradcam", "target_layer": "features", "fraction": 0.25, "fill": "zero", "cam_batch_size": 16}
-    mask_dataset({"device": "cpu"}, "attr", params, tmp_path / "toy.pt", tmp_path / "attr.pt", tmp_path / "masked.pt")
+    cam = {"cam": "gradcam", "target_layer": "features", "fraction": 0.25, "fill": "zero", "cam_batch_size": 16}
+    mask_dataset("attr", tmp_path / "toy.pt", tmp_path / "attr.pt", tmp_path / "masked.pt", cam=cam, device="cpu")
 
     masked = PreparedDataset.load(tmp_path / "masked.pt")
     assert all(torch.equal(masked.splits[s], prepared.splits[s]) for s in prepared.splits)

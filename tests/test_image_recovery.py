@@ -67,10 +67,10 @@ def test_image_recovery_writes_the_png_and_its_errors(prepared, tmp_path):
     for seed, path in ((0, before), (1, after)):
         torch.manual_seed(seed)
         save_checkpoint(path, build_split_model("resnet18", 4, "layer2"))
-    config = {"device": "cpu", "benchmark": {"recovery": {"epochs": 1, "batch_size": 64, "images": 4, "upscale": 1}}}
+    recovery = {"epochs": 1, "batch_size": 64, "images": 4, "upscale": 1}
     cell = Cell("embedded", "resnet18", "color", "detachment_local", 0)
     figure, metrics = tmp_path / "figures" / "recovery.png", tmp_path / "figures" / "recovery.json"
-    image_recovery(config, cell, data_path, before, after, figure, metrics)
+    image_recovery(cell, data_path, before, after, figure, metrics, recovery=recovery, device="cpu")
     with Image.open(figure) as picture:
         assert picture.format == "PNG" and picture.size == (4 * 18 + 2 + 64, 3 * 18 + 2)
     values = json.loads(metrics.read_text())

@@ -35,7 +35,7 @@ def test_prepare_a_real_subset(name, tmp_path):
     config["datasets"] = {name: {**DATASETS[name], "image_size": 32, "splits": SIZES}}
     config["grid"]["datasets"] = [name]
     validate_config(config)
-    prepare_dataset(config, name, tmp_path / "prepared.pt")
+    prepare_dataset(name, config["datasets"][name], config["seed"], tmp_path / "prepared.pt")
     prepared = PreparedDataset.load(tmp_path / "prepared.pt")
     total = sum(SIZES.values())
     assert prepared.images.shape == (total, 3, 32, 32) and prepared.images.dtype == torch.uint8
@@ -47,5 +47,5 @@ def test_prepare_a_real_subset(name, tmp_path):
     for attribute in DATASETS[name]["attributes"]:
         assert prepared.labels[attribute].unique().numel() > 2
     # Deterministic from the config's seed.
-    prepare_dataset(config, name, tmp_path / "again.pt")
+    prepare_dataset(name, config["datasets"][name], config["seed"], tmp_path / "again.pt")
     assert torch.equal(PreparedDataset.load(tmp_path / "again.pt").images, prepared.images)

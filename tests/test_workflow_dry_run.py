@@ -6,6 +6,7 @@ import pytest
 
 from attrunlearn_core.config import attribute_names, load_config
 from attrunlearn_core.methods import get_method_class
+from attrunlearn_core.pipeline.benchmark_efficiency import MODES as EFFICIENCY_MODES
 
 from conftest import REPO
 from workflow import job_counts, snakemake
@@ -32,7 +33,9 @@ def expected_jobs(config: dict) -> dict[str, int]:
     return {
         **{rule: count for rule, count in gradcam.items() if count},
         "image_recovery": attributes * len(grid["models"]) * len(detachment),  # first seed only
-        "benchmark_efficiency": 1 if config.get("benchmark") else 0,
+        # one measurement per model and mode, then the table
+        "benchmark_efficiency": len(config["benchmark"]["models"]) * len(EFFICIENCY_MODES) if config.get("benchmark") else 0,
+        "efficiency_table": 1 if config.get("benchmark") else 0,
         "log_efficiency": 1 if config.get("benchmark") else 0,
         "prepare": len(grid["datasets"]),
         "train_baseline": len(grid["datasets"]) * per_seed_models if from_baseline else 0,
@@ -77,3 +80,31 @@ def test_a_configfile_replaces_the_default_grid_instead_of_merging_into_it(tmp_p
     expected = {rule: count for rule, count in expected_jobs(load_config(shared)).items() if count}
     assert job_counts(result.stdout) == {**expected, "total": sum(expected.values())}
     assert "embedded" not in result.stdout
+
+
+def test_the_stage_files_plan_the_same_grid_in_any_include_order(tmp_path):
+    # No rule file appends to what another reads, and rules name other files' outputs lazily: reversed includes
+    # (rules/common.smk, the helpers, stays first) must plan the same jobs.
+    snakefile = (REPO / "Snakefile").read_text()
+    includes = [line for line in snakefile.splitlines() if line.startswith("include:") and "common.smk" not in line]
+    assert len(includes) >= 10
+    shuffled = snakefile.replace("\n".join(includes), "\n".join(reversed(includes)))
+    assert shuffled != snakefile
+    copy = tmp_path / "workflow"
+    copy.mkdir()
+    (copy / "Snakefile").write_text(shuffled)
+    for name in ("rules", "workflow_scripts", "report", "environment.yaml", "config.yaml"):
+        (copy / name).symlink_to(REPO / name)
+    work = tmp_path / "work"
+    work.mkdir()
+    result = snakemake(work, REPO / "config.yaml", "-n", snakefile=copy / "Snakefile")
+    assert result.returncode == 0, result.stderr[-2000:]
+    expected = {rule: count for rule, count in expected_jobs(load_config(REPO / "config.yaml")).items() if count}
+    assert job_counts(result.stdout) == {**expected, "total": sum(expected.values())}
+
+
+def test_snakemake_lint_finds_nothing(tmp_path):
+    result = snakemake(tmp_path, REPO / "config.yaml", "--lint")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "Lints for" not in output, output[-3000:]
+    assert "your workflow is in a good condition" in output

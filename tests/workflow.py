@@ -11,9 +11,11 @@ from pathlib import Path
 from conftest import REPO
 
 
-def snakemake(workdir: Path, configfile: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(configfile), *args]
+def snakemake(workdir: Path, configfile: Path, *args: str, timeout: int = 900, snakefile: Path = REPO / "Snakefile") -> subprocess.CompletedProcess:
+    # The jobs import this checkout's library, also where the venv's editable install points at another checkout.
+    python_path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": python_path}
+    command = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--directory", str(workdir), "--configfile", str(configfile), *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=workdir)
 
 

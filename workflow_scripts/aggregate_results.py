@@ -9,7 +9,6 @@ p, o = snakemake.params, snakemake.output
 run_step(
     snakemake,
     lambda: aggregate_results(
-        snakemake.config,
         p.cells,
         list(snakemake.input.metrics),
         o.cells,
@@ -17,8 +16,11 @@ run_step(
         o.method_metrics,
         o.summary,
         o.attack_summary,
+        cell_params=p.cell_params,
+        tracking_uri=p.tracking_uri,
+        experiment=p.experiment,
+        grid=grid_info(p.grid, dict(zip(p.datasets, snakemake.input.prepared, strict=True))),
         artifacts={cell: [Path(f) for f in files] for cell, files in p.artifacts.items()},
         mlflow_artifact_root=p.artifact_root,
-        grid=grid_info(snakemake.config["name"], dict(zip(p.datasets, snakemake.input.prepared, strict=True))),
     ),
 )

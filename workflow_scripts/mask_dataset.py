@@ -2,5 +2,5 @@ from attrunlearn_core.pipeline.mask_dataset import mask_dataset
 
 from _step import run_step
 
-w, i = snakemake.wildcards, snakemake.input
-run_step(snakemake, lambda: mask_dataset(snakemake.config, w.attribute, snakemake.params.cam, i.data, i.attribute_model, snakemake.output.data))
+i, p = snakemake.input, snakemake.params
+run_step(snakemake, lambda: mask_dataset(snakemake.wildcards.attribute, i.data, i.attribute_model, snakemake.output.data, cam=p.cam, device=p.device))

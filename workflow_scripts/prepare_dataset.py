@@ -2,4 +2,5 @@ from attrunlearn_core.pipeline.prepare_dataset import prepare_dataset
 
 from _step import run_step
 
-run_step(snakemake, lambda: prepare_dataset(snakemake.config, snakemake.wildcards.dataset, snakemake.output.data))
+p = snakemake.params
+run_step(snakemake, lambda: prepare_dataset(snakemake.wildcards.dataset, p.spec, p.data_seed, snakemake.output.data))

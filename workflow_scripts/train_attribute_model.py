@@ -2,10 +2,19 @@ from attrunlearn_core.pipeline.train_attribute_model import train_attribute_mode
 
 from _step import run_step
 
-w = snakemake.wildcards
+w, p = snakemake.wildcards, snakemake.params
 run_step(
     snakemake,
     lambda: train_attribute_model(
-        snakemake.config, w.dataset, w.model, w.attribute, int(w.seed), int(w.epochs), snakemake.input.data, snakemake.output.model
+        w.dataset,
+        w.model,
+        w.attribute,
+        int(w.seed),
+        int(w.epochs),
+        snakemake.input.data,
+        snakemake.output.model,
+        model_spec=p.model,
+        recipe=p.recipe,
+        device=p.device,
     ),
 )

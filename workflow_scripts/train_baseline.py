@@ -2,5 +2,18 @@ from attrunlearn_core.pipeline.train_baseline import train_baseline
 
 from _step import run_step
 
-w = snakemake.wildcards
-run_step(snakemake, lambda: train_baseline(snakemake.config, w.dataset, w.model, int(w.seed), snakemake.input.data, snakemake.output.model))
+w, p = snakemake.wildcards, snakemake.params
+run_step(
+    snakemake,
+    lambda: train_baseline(
+        w.dataset,
+        w.model,
+        int(w.seed),
+        snakemake.input.data,
+        snakemake.output.model,
+        task=p.task,
+        model_spec=p.model,
+        recipe=p.recipe,
+        device=p.device,
+    ),
+)

@@ -4,42 +4,24 @@ import logging
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from attrunlearn_core.atomic import atomic_path, load_json
-from attrunlearn_core.config import Cell, experiment_name, method_spec, training_recipe
-from attrunlearn_core.results_table import ATTACK_SUMMARY_SCHEMA, ATTACKS_SCHEMA, CELLS_SCHEMA, METHOD_METRICS_SCHEMA, SUMMARY_SCHEMA
+from attrunlearn_core.atomic import load_json
+from attrunlearn_core.config import Cell
+from attrunlearn_core.results_table import (
+    ATTACK_SUMMARY_SCHEMA,
+    ATTACKS_SCHEMA,
+    CELLS_SCHEMA,
+    METHOD_METRICS_SCHEMA,
+    SUMMARY_SCHEMA,
+    write_table,
+)
 from attrunlearn_core.summary import summarise_attacks, summarise_cells
 from attrunlearn_core.tracking import GridInfo, flatten_params, log_cell_runs
 
 log = logging.getLogger(__name__)
 
 
-def write_table(rows: list[dict], schema: pa.Schema, path: str | Path) -> None:
-    table = pa.Table.from_pylist([{name: row.get(name) for name in schema.names} for row in rows], schema=schema)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
-
-
-def cell_params(config: dict, cell: Cell) -> dict:
-    method_name, params = method_spec(config, cell.method)
-    dataset = {k: v for k, v in config["datasets"][cell.dataset].items() if k != "training"}
-    return flatten_params(
-        "",
-        {
-            "method": {"name": method_name, **params},
-            "dataset": dataset,
-            "model": config["models"][cell.model],
-            "training": training_recipe(config, cell.dataset),
-            "attackers": config["attackers"],
-            "data_seed": config["seed"],
-        },
-    )
-
-
 def aggregate_results(
-    config: dict,
     cells: list[Cell],
     metrics_paths: list[str | Path],
     cells_out: str | Path,
@@ -47,10 +29,19 @@ def aggregate_results(
     method_metrics_out: str | Path,
     summary_out: str | Path,
     attack_summary_out: str | Path,
+    *,
+    cell_params: dict[str, dict],
+    tracking_uri: str,
+    experiment: str,
+    grid: GridInfo,
     artifacts: dict[str, list[Path]] | None = None,
     mlflow_artifact_root: str | Path = "results/default/mlflow-artifacts",
-    grid: GridInfo | None = None,
 ) -> pd.DataFrame:
+    """The grid's tables, and one MLflow run per cell under the grid's parent run.
+
+    `cell_params`: Cell.path -> the settings its run records (config.cell_run_params); `artifacts`: Cell.path -> files
+    attached to its run besides its metrics JSON.
+    """
     rows, attack_rows, method_rows, runs = [], [], [], []
     keys = ("dataset", "model", "attribute", "method", "seed")
     for cell, path in zip(cells, metrics_paths, strict=True):
@@ -62,7 +53,7 @@ def aggregate_results(
         runs.append(
             {
                 "row": {**row, **{f"method.{k}": v for k, v in metrics.get("method_metrics", {}).items()}},
-                "params": cell_params(config, cell),
+                "params": flatten_params("", cell_params[cell.path]),
                 "artifacts": [Path(path), *(artifacts or {}).get(cell.path, [])],
             }
         )
@@ -74,13 +65,7 @@ def aggregate_results(
     write_table(
         summarise_attacks(pd.DataFrame(attack_rows, columns=ATTACKS_SCHEMA.names)).to_dict("records"), ATTACK_SUMMARY_SCHEMA, attack_summary_out
     )
-    counts = log_cell_runs(
-        config["mlflow"]["tracking_uri"],
-        experiment_name(config),
-        Path(mlflow_artifact_root),
-        runs,
-        grid=grid or GridInfo(config.get("name", "default")),
-    )
+    counts = log_cell_runs(tracking_uri, experiment, Path(mlflow_artifact_root), runs, grid=grid)
     log.info(
         "tables: %d cells, %d attacker rows; MLflow runs created %d, unchanged %d", len(rows), len(attack_rows), counts["created"], counts["kept"]
     )

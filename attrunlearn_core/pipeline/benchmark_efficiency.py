@@ -1,32 +1,34 @@
 """The paper's Table 2: per model, the latency of one unlearning epoch in end-to-end and local mode,
 the speed-up, the peak memory of each, and plain fine-tuning of the same model as the reference.
 
-Every mode runs in a fresh Python process (this module run as `python -m ... SPEC OUT`), one after
-the other, so each peak memory is that mode's own: the CUDA allocator's peak on a GPU, the
-process's peak RSS on a CPU (also reported minus the RSS right before the first step, i.e. what
-training itself added). The models start from fresh weights: latency and memory do not depend on
-them, and the benchmark then needs no trained baseline per model. Timed epochs follow a few
-untimed warm-up steps.
+Every (model, mode) is measured in a process of its own, one after the other, so each peak memory is that
+mode's own: the CUDA allocator's peak on a GPU, the process's peak RSS on a CPU (also reported minus the RSS
+right before the first step, i.e. what training itself added). In the workflow each measurement is one
+Snakemake job (rules/benchmark.smk); benchmarks/gpu_efficiency.py runs this module once per mode
+(`python -m attrunlearn_core.pipeline.benchmark_efficiency SPEC MODE PREPARED THREADS OUT`). efficiency_table
+joins the measurements into one row per model. The models start from fresh weights: latency and memory do not
+depend on them, and the benchmark then needs no trained baseline per model. Timed epochs follow a few untimed
+warm-up steps.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import resource
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import torch
 
-from attrunlearn_core.atomic import atomic_path
-from attrunlearn_core.errors import AttrUnlearnError, ConfigError
+from attrunlearn_core.atomic import load_json, save_json
+from attrunlearn_core.config import attribute_names, training_recipe
+from attrunlearn_core.errors import ConfigError
+from attrunlearn_core.results_table import write_table
 
 log = logging.getLogger(__name__)
 
@@ -120,127 +122,25 @@ class BenchmarkSettings:
         base = dict(config["methods"][self.method].get("params", {})) if self.method else {}
         return {**base, **self.params}
 
-
-def benchmark_efficiency(config: dict, prepared_path: str | Path, output: str | Path, threads: int) -> list[dict]:
-    from attrunlearn_core.training import pick_device
-
-    settings = BenchmarkSettings.from_config(config)
-    dataset = config["datasets"][settings.dataset]
-    recipe = {**config["training"], **dataset.get("training", {})}
-    device = pick_device(config.get("device", "auto"))
-    rows = []
-    for model_name in settings.models:
-        model_spec = {"split_after": "layer2", **config["models"][model_name]}
-        spec = {
-            "prepared": str(prepared_path),
-            "task": dataset["task"],
-            "attribute": _first_attribute(dataset["attributes"]),
-            "model": model_spec,
-            "batch_size": settings.batch_size or recipe["batch_size"],
+    def measurement_spec(self, config: dict, model_name: str) -> dict:
+        """What measuring `model_name` reads of the config, whatever the mode (a measurement job's params)."""
+        recipe = training_recipe(config, self.dataset)
+        model = config["models"][model_name]
+        return {
+            "dataset": self.dataset,
+            "model": model_name,
+            "model_spec": {"split_after": "layer2", **{key: model[key] for key in ("arch", "split_after", "kwargs") if key in model}},
+            "task": config["datasets"][self.dataset]["task"],
+            "attribute": attribute_names(config, self.dataset)[0],
+            "batch_size": self.batch_size or recipe["batch_size"],
             "hflip": recipe.get("hflip", True),
-            "epochs": settings.epochs,
-            "warmup_steps": settings.warmup_steps,
-            "max_steps": settings.max_steps,
-            "params": settings.detachment_params(config),
-            "device": str(device),
-            "threads": threads,
+            "epochs": self.epochs,
+            "warmup_steps": self.warmup_steps,
+            "max_steps": self.max_steps,
+            "params": self.detachment_params(config),
+            "device": config.get("device", "auto"),
             "seed": config["seed"],
         }
-        modes = [mode for mode in MODES if device.type == "cpu" or mode not in CPU_ONLY_MODES]
-        measured = {mode: measure_in_fresh_process({**spec, "mode": mode}) for mode in modes}
-        rows.append(efficiency_row(settings.dataset, model_name, model_spec, measured))
-        log.info("%s: %s", model_name, {k: v for k, v in rows[-1].items() if isinstance(v, float)})
-    write_efficiency_table(rows, output)
-    return rows
-
-
-def write_efficiency_table(rows: list[dict], output: str | Path) -> None:
-    """Atomically, with the documented schema (not via aggregate_results: the GPU script runs without mlflow)."""
-    table = pa.Table.from_pylist([{name: row.get(name) for name in EFFICIENCY_SCHEMA.names} for row in rows], schema=EFFICIENCY_SCHEMA)
-    with atomic_path(output) as tmp:
-        pq.write_table(table, tmp)
-
-
-def _first_attribute(attributes: list) -> str:
-    first = attributes[0]
-    return "+".join(first) if isinstance(first, list) else first
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return a / b if a is not None and b else None
-
-
-def efficiency_row(dataset: str, model_name: str, model_spec: dict, measured: dict[str, dict]) -> dict:
-    e2e, local, sequential, fine_tune = (measured[m] for m in ("end_to_end", "local", "local_sequential", "fine_tune"))
-    overlapped = measured.get("local_overlapped", local)
-    one_thread = measured.get("end_to_end_one_thread", {}).get("latency")
-    alone_a, alone_b = sequential["extractor_stage_seconds"], sequential["classifier_stage_seconds"]
-    return {
-        "dataset": dataset,
-        "model": model_name,
-        "arch": model_spec["arch"],
-        "split_after": model_spec["split_after"],
-        "device": local["device"],
-        "image_size": local["image_size"],
-        "batch_size": local["batch_size"],
-        "steps_per_epoch": local["steps_per_epoch"],
-        "timed_epochs": len(local["epoch_seconds"]),
-        "latency_end_to_end": e2e["latency"],
-        "latency_local": local["latency"],
-        "latency_local_sequential": sequential["latency"],
-        "latency_local_overlapped": overlapped["latency"],
-        "local_schedule": local.get("local_schedule"),
-        "probe_overlapped_step_seconds": local.get("probe_overlapped_step_seconds"),
-        "probe_sequential_step_seconds": local.get("probe_sequential_step_seconds"),
-        "latency_fine_tune": fine_tune["latency"],
-        "latency_end_to_end_one_thread": one_thread,
-        "intra_op_scaling": _ratio(one_thread, e2e["latency"]),
-        "speedup": _ratio(e2e["latency"], local["latency"]),
-        "speedup_from_overlap": _ratio(sequential["latency"], overlapped["latency"]),
-        "overhead_end_to_end": _ratio(e2e["latency"], fine_tune["latency"]),
-        "overhead_local": _ratio(local["latency"], fine_tune["latency"]),
-        "extractor_stage_seconds": overlapped["extractor_stage_seconds"],
-        "classifier_stage_seconds": overlapped["classifier_stage_seconds"],
-        "extractor_stage_seconds_alone": alone_a,
-        "classifier_stage_seconds_alone": alone_b,
-        "speedup_ceiling": (alone_a + alone_b) / max(alone_a, alone_b, 1e-12),
-        "overlap_fraction": overlapped.get("overlap_fraction"),
-        "memory_measure": local["memory_measure"],
-        "peak_memory_end_to_end_mb": e2e["peak_memory_mb"],
-        "peak_memory_local_mb": local["peak_memory_mb"],
-        "peak_memory_fine_tune_mb": fine_tune["peak_memory_mb"],
-        "memory_ratio": _ratio(local["peak_memory_mb"], e2e["peak_memory_mb"]),
-        "training_memory_end_to_end_mb": e2e["training_memory_mb"],
-        "training_memory_local_mb": local["training_memory_mb"],
-        "training_memory_fine_tune_mb": fine_tune["training_memory_mb"],
-        "training_memory_ratio": _ratio(local["training_memory_mb"], e2e["training_memory_mb"]),
-    }
-
-
-def measure_in_fresh_process(spec: dict) -> dict:
-    with tempfile.TemporaryDirectory(prefix="attrunlearn-bench-") as folder:
-        spec_path, result_path = Path(folder) / "spec.json", Path(folder) / "result.json"
-        spec_path.write_text(json.dumps(spec))
-        started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", __name__, str(spec_path), str(result_path)], capture_output=True, text=True)
-        if done.returncode != 0 or not result_path.exists():
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            log.error("benchmark child (%s) failed:\n%s", spec["mode"], done.stderr[-4000:])
-            raise AttrUnlearnError(f"efficiency benchmark: mode {spec['mode']} of {spec['model']['arch']} failed: {last}")
-        result = json.loads(result_path.read_text())
-    log.info(
-        "%s %s: %.3fs/epoch, peak %.0f MB (%s), child ran %.1fs",
-        spec["model"]["arch"],
-        spec["mode"],
-        result["latency"],
-        result["peak_memory_mb"],
-        result["memory_measure"],
-        time.perf_counter() - started,
-    )
-    return result
-
-
-# ---------------------------------------------------------------- the child process
 
 
 def _rss_mb() -> float:
@@ -256,31 +156,32 @@ def _peak_rss_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
-def measure_mode(spec: dict) -> dict:
-    """Runs in the fresh process: set up one mode, warm up, time `epochs` epochs, read the peak memory."""
+def measure_mode(spec: dict, mode: str, prepared_path: str | Path, threads: int) -> dict:
+    """In a process of its own: set up one mode, warm up, time `epochs` epochs, read the peak memory.
+
+    `spec` comes from BenchmarkSettings.measurement_spec.
+    """
     from attrunlearn_core.datasets.prepared import PreparedDataset
     from attrunlearn_core.detachment.steps import StatsMeter
     from attrunlearn_core.methods.base import UnlearningContext
     from attrunlearn_core.methods.detachment import Detachment
     from attrunlearn_core.models import build_split_model
     from attrunlearn_core.seeding import derive_seed, seed_everything
-    from attrunlearn_core.training import TrainingRecipe
+    from attrunlearn_core.training import TrainingRecipe, pick_device
 
-    torch.set_num_threads(1 if spec["mode"] == "end_to_end_one_thread" else max(1, int(spec["threads"])))
-    device = torch.device(spec["device"])
-    prepared = PreparedDataset.load(spec["prepared"])
-    seed = derive_seed(spec["seed"], "efficiency", spec["model"]["arch"])
+    torch.set_num_threads(1 if mode == "end_to_end_one_thread" else max(1, int(threads)))
+    device = pick_device(spec["device"])
+    if mode in CPU_ONLY_MODES and device.type != "cpu":
+        return {"mode": mode, "skipped": f"measured on a CPU only, this is {device}"}
+    prepared = PreparedDataset.load(prepared_path)
+    model_spec = spec["model_spec"]
+    seed = derive_seed(spec["seed"], "efficiency", model_spec["arch"])
     generator = seed_everything(seed)
     model = build_split_model(
-        spec["model"]["arch"],
-        prepared.num_classes[spec["task"]],
-        spec["model"]["split_after"],
-        prepared.images.shape[-1],
-        spec["model"].get("kwargs"),
+        model_spec["arch"], prepared.num_classes[spec["task"]], model_spec["split_after"], prepared.images.shape[-1], model_spec.get("kwargs")
     )
     recipe = TrainingRecipe(epochs=1, batch_size=spec["batch_size"], hflip=spec["hflip"])
     context = UnlearningContext(prepared, spec["task"], spec["attribute"], recipe, device, generator, seed)
-    mode = spec["mode"]
     params = {
         **spec["params"],
         "mode": "local" if mode.startswith("local") else "end_to_end",
@@ -344,10 +245,91 @@ def measure_mode(spec: dict) -> dict:
     return result
 
 
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def efficiency_row(dataset: str, model_name: str, model_spec: dict, measured: dict[str, dict]) -> dict:
+    e2e, local, sequential, fine_tune = (measured[m] for m in ("end_to_end", "local", "local_sequential", "fine_tune"))
+    overlapped = measured.get("local_overlapped", local)
+    one_thread = measured.get("end_to_end_one_thread", {}).get("latency")
+    alone_a, alone_b = sequential["extractor_stage_seconds"], sequential["classifier_stage_seconds"]
+    return {
+        "dataset": dataset,
+        "model": model_name,
+        "arch": model_spec["arch"],
+        "split_after": model_spec["split_after"],
+        "device": local["device"],
+        "image_size": local["image_size"],
+        "batch_size": local["batch_size"],
+        "steps_per_epoch": local["steps_per_epoch"],
+        "timed_epochs": len(local["epoch_seconds"]),
+        "latency_end_to_end": e2e["latency"],
+        "latency_local": local["latency"],
+        "latency_local_sequential": sequential["latency"],
+        "latency_local_overlapped": overlapped["latency"],
+        "local_schedule": local.get("local_schedule"),
+        "probe_overlapped_step_seconds": local.get("probe_overlapped_step_seconds"),
+        "probe_sequential_step_seconds": local.get("probe_sequential_step_seconds"),
+        "latency_fine_tune": fine_tune["latency"],
+        "latency_end_to_end_one_thread": one_thread,
+        "intra_op_scaling": _ratio(one_thread, e2e["latency"]),
+        "speedup": _ratio(e2e["latency"], local["latency"]),
+        "speedup_from_overlap": _ratio(sequential["latency"], overlapped["latency"]),
+        "overhead_end_to_end": _ratio(e2e["latency"], fine_tune["latency"]),
+        "overhead_local": _ratio(local["latency"], fine_tune["latency"]),
+        "extractor_stage_seconds": overlapped["extractor_stage_seconds"],
+        "classifier_stage_seconds": overlapped["classifier_stage_seconds"],
+        "extractor_stage_seconds_alone": alone_a,
+        "classifier_stage_seconds_alone": alone_b,
+        "speedup_ceiling": (alone_a + alone_b) / max(alone_a, alone_b, 1e-12),
+        "overlap_fraction": overlapped.get("overlap_fraction"),
+        "memory_measure": local["memory_measure"],
+        "peak_memory_end_to_end_mb": e2e["peak_memory_mb"],
+        "peak_memory_local_mb": local["peak_memory_mb"],
+        "peak_memory_fine_tune_mb": fine_tune["peak_memory_mb"],
+        "memory_ratio": _ratio(local["peak_memory_mb"], e2e["peak_memory_mb"]),
+        "training_memory_end_to_end_mb": e2e["training_memory_mb"],
+        "training_memory_local_mb": local["training_memory_mb"],
+        "training_memory_fine_tune_mb": fine_tune["training_memory_mb"],
+        "training_memory_ratio": _ratio(local["training_memory_mb"], e2e["training_memory_mb"]),
+    }
+
+
+def measure_efficiency(spec: dict, mode: str, prepared_path: str | Path, threads: int, output: str | Path) -> dict:
+    """Measure one mode of one model (in this process, which must be a fresh one) and write it as JSON."""
+    started_at = time.time()
+    result = measure_mode(spec, mode, prepared_path, threads)
+    measurement = {"dataset": spec["dataset"], "model": spec["model"], "model_spec": spec["model_spec"], **result}
+    measurement |= {"pid": os.getpid(), "started_at": started_at, "finished_at": time.time()}  # which process, and when
+    save_json(measurement, output)
+    if "skipped" in result:
+        log.info("%s %s: skipped (%s)", spec["model"], mode, result["skipped"])
+    else:
+        log.info("%s %s: %.3fs/epoch, peak %.0f MB (%s)", spec["model"], mode, result["latency"], result["peak_memory_mb"], result["memory_measure"])
+    return measurement
+
+
+def efficiency_table(measurement_paths: list[str | Path], output: str | Path) -> list[dict]:
+    """One row per model (in the order first measured) from its modes' measurements; Parquet with EFFICIENCY_SCHEMA."""
+    by_model: dict[str, list[dict]] = {}
+    for path in measurement_paths:
+        measurement = load_json(path)
+        by_model.setdefault(measurement["model"], []).append(measurement)
+    rows = []
+    for model_name, measurements in by_model.items():
+        first = measurements[0]
+        measured = {m["mode"]: m for m in measurements if "skipped" not in m}
+        rows.append(efficiency_row(first["dataset"], model_name, first["model_spec"], measured))
+        log.info("%s: %s", model_name, {k: v for k, v in rows[-1].items() if isinstance(v, float)})
+    write_table(rows, EFFICIENCY_SCHEMA, output)
+    return rows
+
+
 def main(argv: list[str]) -> None:
-    spec_path, result_path = argv
-    result = measure_mode(json.loads(Path(spec_path).read_text()))
-    Path(result_path).write_text(json.dumps(result))
+    """SPEC (a JSON file of measurement_spec) MODE PREPARED THREADS OUT: one measurement in this fresh process."""
+    spec_path, mode, prepared_path, threads, output = argv
+    measure_efficiency(json.loads(Path(spec_path).read_text()), mode, prepared_path, int(threads), output)
 
 
 if __name__ == "__main__":

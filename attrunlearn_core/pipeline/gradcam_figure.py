@@ -35,12 +35,13 @@ def _class_name(prepared: PreparedDataset, attribute: str, index: int) -> str:
 
 
 def gradcam_figure(
-    config: dict,
     attribute: str,
     prepared_path: str | Path,
     attribute_model_path: str | Path,
     masked_path: str | Path,
     output: str | Path,
+    *,
+    device: str = "auto",
     count: int = 8,
 ) -> None:
     """The paper's Fig. 3 on test images: originals, the attribute's CAM over them, and the masked images baseline-2 sees."""
@@ -57,9 +58,7 @@ def gradcam_figure(
     test = prepared.splits["test"]
     picked = test[_examples(labels[test], count)]
     model = load_model(attribute_model_path)
-    cams = compute_cams(
-        model, prepared.images[picked], labels[picked], settings["target_layer"], settings["cam"], pick_device(config.get("device", "auto"))
-    )
+    cams = compute_cams(model, prepared.images[picked], labels[picked], settings["target_layer"], settings["cam"], pick_device(device))
     rows = ["original", f"{settings['cam']} of {attribute}", f"masked ({settings['fraction']:.0%}, {settings['fill']})"]
     figure, axes = plt.subplots(3, len(picked), figsize=(1.6 * len(picked), 5.2), squeeze=False)
     for column, index in enumerate(picked.tolist()):

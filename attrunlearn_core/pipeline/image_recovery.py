@@ -123,17 +123,20 @@ def recovery_figure(rows: list[torch.Tensor], upscale: int) -> Image.Image:
 
 
 def image_recovery(
-    config: dict,
     cell: Cell,
     prepared_path: str | Path,
     baseline_path: str | Path,
     model_path: str | Path,
     figure_out: str | Path,
     metrics_out: str | Path,
+    *,
+    recovery: dict,
+    device: str = "auto",
 ) -> dict:
+    """`recovery`: the config's `benchmark.recovery` (RecoveryRecipe's fields; {} for the defaults)."""
     prepared = PreparedDataset.load(prepared_path)
-    recipe = RecoveryRecipe.from_config(dict((config.get("benchmark") or {}).get("recovery", {})))
-    device = pick_device(config.get("device", "auto"))
+    recipe = RecoveryRecipe.from_config(dict(recovery))
+    device = pick_device(device)
     results = {}
     for name, path in (("before", baseline_path), ("after", model_path)):
         generator = seed_everything(derive_seed(cell.seed, "recovery", cell.path))  # the same recipe and seed for both models

@@ -14,25 +14,32 @@ log = logging.getLogger(__name__)
 
 
 def import_baseline(
-    config: dict, dataset: str, model_name: str, seed: int, prepared_path: str | Path, checkpoint: str | Path, output: str | Path
+    dataset: str,
+    model_name: str,
+    seed: int,
+    prepared_path: str | Path,
+    checkpoint: str | Path,
+    output: str | Path,
+    *,
+    task: str,
+    model_spec: dict,
+    device: str = "auto",
 ) -> None:
     """Baseline-1 from the user's state dict (`models.<name>.checkpoint`) instead of training one.
 
     The same weights serve every seed of the grid; the seed still drives everything downstream.
     """
     prepared = PreparedDataset.load(prepared_path)
-    task = config["datasets"][dataset]["task"]
-    spec = config["models"][model_name]
     image_size = prepared.images.shape[-1]
-    model = build_model_from_spec(spec, prepared.num_classes[task], image_size)
-    load_user_weights(model, load_state_dict_file(checkpoint), checkpoint, spec["arch"], task)
-    split = split_model(model.eval(), spec["split_after"], image_size)
-    device = pick_device(config.get("device", "auto"))
+    model = build_model_from_spec(model_spec, prepared.num_classes[task], image_size)
+    load_user_weights(model, load_state_dict_file(checkpoint), checkpoint, model_spec["arch"], task)
+    split = split_model(model.eval(), model_spec["split_after"], image_size)
+    device = pick_device(device)
     test_accuracy = accuracy(split, prepared.split_images("test"), prepared.split_labels("test", task), device)
     digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
     identity = {
         "dataset": dataset,
-        "model": spec,
+        "model": model_spec,
         "seed": seed,
         "prepared": str(prepared_path),
         "checkpoint": str(checkpoint),

@@ -28,34 +28,36 @@ def masking_params(config: dict, method: str, dataset: str, model_name: str) -> 
     }
 
 
-def mask_dataset(config: dict, attribute: str, params: dict, prepared_path: str | Path, attribute_model_path: str | Path, output: str | Path) -> None:
+def mask_dataset(
+    attribute: str, prepared_path: str | Path, attribute_model_path: str | Path, output: str | Path, *, cam: dict, device: str = "auto"
+) -> None:
     """A prepared dataset whose images have their attribute region removed; labels and splits unchanged.
 
     Every image of the four splits is masked, each with the CAM of its own (joint) attribute label:
     baseline-2 assumes the attribute is gone from the input the model is trained and attacked on.
     Images outside the splits are never read downstream and are left as they are.
-    `params` come from masking_params.
+    `cam` comes from masking_params.
     """
     prepared = PreparedDataset.load(prepared_path)
     checkpoint = load_checkpoint(attribute_model_path)
     model = checkpoint["model"]
     labels, _ = joint_labels(prepared, attribute)
-    device = pick_device(config.get("device", "auto"))
+    device = pick_device(device)
     indices = torch.cat(list(prepared.splits.values())).unique()
     mean_colour = prepared.split_images("train").float().mean(dim=(0, 2, 3))
-    layer = params["target_layer"]
+    layer = cam["target_layer"]
     started = time.perf_counter()
     masked, flat = mask_images(
         model,
         prepared.images[indices],
         labels[indices],
         target_layer=layer,
-        cam_method=params["cam"],
-        fraction=params["fraction"],
-        fill=params["fill"],
+        cam_method=cam["cam"],
+        fraction=cam["fraction"],
+        fill=cam["fill"],
         mean_colour=mean_colour,
         device=device,
-        batch_size=params["cam_batch_size"],
+        batch_size=cam["cam_batch_size"],
     )
     cam_seconds = time.perf_counter() - started
     images = prepared.images.clone()
@@ -71,7 +73,7 @@ def mask_dataset(config: dict, attribute: str, params: dict, prepared_path: str 
         "changed_pixel_fraction": changed,
         "flat_cams": flat,
     }
-    settings = {"cam": params["cam"], "target_layer": layer, "fraction": params["fraction"], "fill": params["fill"], "attribute": attribute}
+    settings = {"cam": cam["cam"], "target_layer": layer, "fraction": cam["fraction"], "fill": cam["fill"], "attribute": attribute}
     meta = {**prepared.meta, "gradcam": report, "gradcam_settings": settings, "source": str(prepared_path)}
     PreparedDataset(images, prepared.labels, prepared.num_classes, prepared.splits, prepared.class_names, meta).save(output)
     log.info(

@@ -14,12 +14,12 @@ from attrunlearn_core.seeding import derive_seed
 log = logging.getLogger(__name__)
 
 
-def prepare_dataset(config: dict, dataset: str, output: str | Path) -> None:
-    spec = config["datasets"][dataset]
+def prepare_dataset(dataset: str, spec: dict, data_seed: int, output: str | Path) -> None:
+    """`spec`: the dataset's config entry (config.dataset_spec); `data_seed`: the config's `seed`, which draws the splits."""
     sizes = spec["splits"]
     wanted = sum(sizes[s] for s in SPLITS)
     max_samples = spec.get("max_samples") or wanted
-    rng = np.random.default_rng(derive_seed(config["seed"], "dataset", dataset))
+    rng = np.random.default_rng(derive_seed(data_seed, "dataset", dataset))
     root = Path(spec["root"]).expanduser() if spec.get("root") else None
     loader = get_dataset_loader(spec["loader"])
     data = loader(root, spec["image_size"], max_samples, rng, dict(spec.get("options", {})))

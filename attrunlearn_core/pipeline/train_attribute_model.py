@@ -5,7 +5,6 @@ import time
 from pathlib import Path
 
 from attrunlearn_core.checkpoints import save_checkpoint
-from attrunlearn_core.config import training_recipe
 from attrunlearn_core.datasets.prepared import PreparedDataset, joint_labels
 from attrunlearn_core.models import build_model_from_spec
 from attrunlearn_core.seeding import derive_seed, seed_everything
@@ -15,9 +14,21 @@ log = logging.getLogger(__name__)
 
 
 def train_attribute_model(
-    config: dict, dataset: str, model_name: str, attribute: str, seed: int, epochs: int, prepared_path: str | Path, output: str | Path
+    dataset: str,
+    model_name: str,
+    attribute: str,
+    seed: int,
+    epochs: int,
+    prepared_path: str | Path,
+    output: str | Path,
+    *,
+    model_spec: dict,
+    recipe: dict,
+    device: str = "auto",
 ) -> None:
     """Baseline-2's attribute classifier: the baseline recipe (with its own epoch count) on the train split's attribute label.
+
+    `model_spec` needs only `arch` (and `kwargs`); `recipe` is the dataset's training recipe, its `epochs` replaced by `epochs`.
 
     A composite attribute "a+b" is one classifier on the joint label, so one CAM covers all parts.
     The model is the plain torchvision network, not a SplitModel: Grad-CAM can then target any
@@ -26,15 +37,19 @@ def train_attribute_model(
     prepared = PreparedDataset.load(prepared_path)
     labels, classes = joint_labels(prepared, attribute)
     train_idx, test_idx = prepared.splits["train"], prepared.splits["test"]
-    recipe_values = {**training_recipe(config, dataset), "epochs": int(epochs)}
-    recipe = TrainingRecipe.from_config(recipe_values)
-    spec = config["models"][model_name]
-    arch = spec["arch"]
+    recipe_values = {**recipe, "epochs": int(epochs)}
+    training = TrainingRecipe.from_config(recipe_values)
+    arch = model_spec["arch"]
     generator = seed_everything(derive_seed(seed, "attribute_model", dataset, model_name, attribute))
-    device = pick_device(config.get("device", "auto"))
+    device = pick_device(device)
     started = time.perf_counter()
     model, optimizer = fit_classifier(
-        build_model_from_spec(spec, classes, prepared.images.shape[-1]), prepared.images[train_idx], labels[train_idx], recipe, generator, device
+        build_model_from_spec(model_spec, classes, prepared.images.shape[-1]),
+        prepared.images[train_idx],
+        labels[train_idx],
+        training,
+        generator,
+        device,
     )
     seconds = time.perf_counter() - started
     test_accuracy = accuracy(model, prepared.images[test_idx], labels[test_idx], device)
@@ -45,8 +60,8 @@ def train_attribute_model(
         attribute,
         classes,
         test_accuracy,
-        recipe.epochs,
+        training.epochs,
         seconds,
     )
     identity = {"dataset": dataset, "arch": arch, "attribute": attribute, "recipe": recipe_values, "seed": seed}
-    save_checkpoint(output, model, optimizer, recipe.epochs, identity, train_seconds=seconds, test_accuracy=test_accuracy)
+    save_checkpoint(output, model, optimizer, training.epochs, identity, train_seconds=seconds, test_accuracy=test_accuracy)
