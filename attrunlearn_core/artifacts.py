@@ -6,6 +6,7 @@ written by other code, or not the kind of file the job expected.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import zipfile
@@ -17,6 +18,15 @@ from attrunlearn_core.errors import ArtifactError
 
 ZIP_MAGIC = b"PK\x03\x04"
 ADVICE = "; delete it and re-run"
+
+
+def file_digest(path: str | Path) -> str:
+    """The first 16 hex digits of the file's SHA-256: which bytes a result was computed from."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 def _first_sentence(error: BaseException) -> str:

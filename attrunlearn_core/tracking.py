@@ -17,6 +17,7 @@ from pathlib import Path
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
+from attrunlearn_core.artifacts import file_digest
 from attrunlearn_core.errors import ConfigError
 
 AXES = ("dataset", "model", "attribute", "method", "seed")
@@ -31,14 +32,6 @@ class GridInfo:
     name: str = "default"
     git_commit: str | None = None
     data_digests: dict[str, str] = field(default_factory=dict)
-
-
-def file_digest(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
 
 
 def git_commit(path: str | Path) -> str | None:

@@ -163,13 +163,10 @@ def final_targets():
     tables = rules.aggregate.output
     targets = [tables.cells, tables.attacks, tables.summary]
     targets += [path for paths in cell_artifacts().values() for path in paths]
-    targets += expand(
-        [rules.trade_off_figure.output.figure, rules.attacker_accuracy_figure.output.figure, rules.attacker_pool_figure.output.figure],
-        dataset=datasets,
-    )
-    targets += [rules.summary_table_html.output.html, rules.cells_table_html.output.html, rules.attack_summary_table_html.output.html]
+    targets += expand(list(rules.summary_figures.output), dataset=datasets)
+    targets += list(rules.report_tables.output)
     if BENCHMARK:
-        targets += [rules.efficiency_table.output.table, rules.efficiency_table_html.output.html, rules.log_efficiency.output.runs]
+        targets += [rules.efficiency_table.output.table, rules.efficiency_table_html.output.efficiency, rules.log_efficiency.output.runs]
     targets.append(rules.log_grid_tables.output.run)
     return targets
 

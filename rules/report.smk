@@ -3,62 +3,38 @@
 report: "../report/workflow.rst"
 
 
-rule summary_table_html:
+rule report_tables:
+    """The summary, cells and attackers tables as HTML pages (one job: the three pages are small)."""
     input:
-        table=lambda w: rules.aggregate.output.summary,
+        summary=lambda w: rules.aggregate.output.summary,
+        cells=lambda w: rules.aggregate.output.cells,
+        attack_summary=lambda w: rules.aggregate.output.attack_summary,
     output:
-        html=report(grid_path("report/summary.html"), caption="../report/summary_table.rst", category="1 Tables"),
+        summary=report(grid_path("report/summary.html"), caption="../report/summary_table.rst", category="1 Tables"),
+        cells=report(grid_path("report/cells.html"), caption="../report/cells_table.rst", category="1 Tables"),
+        attack_summary=report(grid_path("report/attack_summary.html"), caption="../report/attack_summary_table.rst", category="1 Tables"),
     log:
-        grid_path("logs/report/summary_table_html.log"),
+        grid_path("logs/report/report_tables.log"),
     conda:
         "../environment.yaml"
-    threads: job_threads("summary_table_html")
+    threads: job_threads("report_tables")
     resources:
-        **job_resources("summary_table_html"),
+        **job_resources("report_tables"),
     params:
-        view="summary",
-        title="Summary: one row per dataset × model × attribute × method",
-        note="Each metric is the mean over seeds with its 95 % t interval in brackets (none with one seed).",
-    script:
-        "../workflow_scripts/html_table.py"
-
-
-rule cells_table_html:
-    input:
-        table=lambda w: rules.aggregate.output.cells,
-    output:
-        html=report(grid_path("report/cells.html"), caption="../report/cells_table.rst", category="1 Tables"),
-    log:
-        grid_path("logs/report/cells_table_html.log"),
-    conda:
-        "../environment.yaml"
-    threads: job_threads("cells_table_html")
-    resources:
-        **job_resources("cells_table_html"),
-    params:
-        view="plain",
-        title="Cells: one row per dataset × model × attribute × method × seed",
-        note="",
-    script:
-        "../workflow_scripts/html_table.py"
-
-
-rule attack_summary_table_html:
-    input:
-        table=lambda w: rules.aggregate.output.attack_summary,
-    output:
-        html=report(grid_path("report/attack_summary.html"), caption="../report/attack_summary_table.rst", category="1 Tables"),
-    log:
-        grid_path("logs/report/attack_summary_table_html.log"),
-    conda:
-        "../environment.yaml"
-    threads: job_threads("attack_summary_table_html")
-    resources:
-        **job_resources("attack_summary_table_html"),
-    params:
-        view="plain",
-        title="Attackers: one row per dataset × model × attribute × method × site × attacker × pool",
-        note="",
+        # per output: the table's view, its title and a note under the title
+        pages={
+            "summary": {
+                "view": "summary",
+                "title": "Summary: one row per dataset × model × attribute × method",
+                "note": "Each metric is the mean over seeds with its 95 % t interval in brackets (none with one seed).",
+            },
+            "cells": {"view": "plain", "title": "Cells: one row per dataset × model × attribute × method × seed", "note": ""},
+            "attack_summary": {
+                "view": "plain",
+                "title": "Attackers: one row per dataset × model × attribute × method × site × attacker × pool",
+                "note": "",
+            },
+        },
     script:
         "../workflow_scripts/html_table.py"
 
@@ -67,9 +43,9 @@ if BENCHMARK:
 
     rule efficiency_table_html:
         input:
-            table=lambda w: rules.efficiency_table.output.table,
+            efficiency=lambda w: rules.efficiency_table.output.table,
         output:
-            html=report(grid_path("report/efficiency.html"), caption="../report/efficiency_table.rst", category="6 Efficiency"),
+            efficiency=report(grid_path("report/efficiency.html"), caption="../report/efficiency_table.rst", category="6 Efficiency"),
         log:
             grid_path("logs/report/efficiency_table_html.log"),
         conda:
@@ -78,9 +54,13 @@ if BENCHMARK:
         resources:
             **job_resources("efficiency_table_html"),
         params:
-            view="plain",
-            title="Efficiency of detachment: end-to-end against local, per model",
-            note="Seconds per unlearning epoch, speed-ups and peak memory, measured in one run on one machine.",
+            pages={
+                "efficiency": {
+                    "view": "plain",
+                    "title": "Efficiency of detachment: end-to-end against local, per model",
+                    "note": "Seconds per unlearning epoch, speed-ups and peak memory, measured in one run on one machine.",
+                }
+            },
         script:
             "../workflow_scripts/html_table.py"
 

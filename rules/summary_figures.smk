@@ -1,70 +1,32 @@
-# Figures drawn from the grid's summary tables, one PNG per dataset and figure, flagged for the report.
+# Figures drawn from the grid's summary tables, one PNG per dataset and figure, flagged for the report. One job draws
+# a dataset's three figures: they read the same two tables, and a job of its own each paid the process start three times.
 
 
-rule trade_off_figure:
-    """Fidelity against worst-case attacker accuracy per method, with chance lines and baseline-1 marked."""
+rule summary_figures:
+    """Per dataset: the fidelity–efficacy trade-off per method (chance lines, baseline-1 marked), each attacker's
+    accuracy on z per method (site split, full pool), and attackers on a fraction against all of their pool."""
     input:
         summary=lambda w: rules.aggregate.output.summary,
         attack_summary=lambda w: rules.aggregate.output.attack_summary,
     output:
-        figure=report(
+        trade_off=report(
             grid_path("figures/trade_off_{dataset}.png"), caption="../report/trade_off.rst", category="2 Trade-off", subcategory="{dataset}"
         ),
-    log:
-        grid_path("logs/figures/trade_off_{dataset}.log"),
-    conda:
-        "../environment.yaml"
-    threads: job_threads("trade_off_figure")
-    resources:
-        **job_resources("trade_off_figure"),
-    params:
-        figure="trade_off",
-    script:
-        "../workflow_scripts/summary_figure.py"
-
-
-rule attacker_accuracy_figure:
-    """Each attacker's accuracy on z per method (site split, full attacker pool)."""
-    input:
-        summary=lambda w: rules.aggregate.output.summary,
-        attack_summary=lambda w: rules.aggregate.output.attack_summary,
-    output:
-        figure=report(
+        attacker_accuracy=report(
             grid_path("figures/attacker_accuracy_{dataset}.png"),
             caption="../report/attacker_accuracy.rst",
             category="3 Attackers",
             subcategory="{dataset}",
         ),
-    log:
-        grid_path("logs/figures/attacker_accuracy_{dataset}.log"),
-    conda:
-        "../environment.yaml"
-    threads: job_threads("attacker_accuracy_figure")
-    resources:
-        **job_resources("attacker_accuracy_figure"),
-    params:
-        figure="attacker_accuracy",
-    script:
-        "../workflow_scripts/summary_figure.py"
-
-
-rule attacker_pool_figure:
-    """Attackers trained on a fraction and on all of their pool, per method (is efficacy still climbing with data?)."""
-    input:
-        summary=lambda w: rules.aggregate.output.summary,
-        attack_summary=lambda w: rules.aggregate.output.attack_summary,
-    output:
-        figure=report(
+        attacker_pool=report(
             grid_path("figures/attacker_pool_{dataset}.png"), caption="../report/attacker_pool.rst", category="3 Attackers", subcategory="{dataset}"
         ),
     log:
-        grid_path("logs/figures/attacker_pool_{dataset}.log"),
+        grid_path("logs/figures/summary_figures_{dataset}.log"),
     conda:
         "../environment.yaml"
-    threads: job_threads("attacker_pool_figure")
+    threads: job_threads("summary_figures")
     resources:
-        **job_resources("attacker_pool_figure"),
-    params:
-        figure="attacker_pool",
+        **job_resources("summary_figures"),
     script:
-        "../workflow_scripts/summary_figure.py"
+        "../workflow_scripts/summary_figures.py"

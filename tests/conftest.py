@@ -66,3 +66,11 @@ def tiny_embedded_prepared(seed: int = 0):
     data = load_embedded(None, 16, 256, rng, {})
     sizes = {"train": 96, "test": 48, "attacker_train": 64, "attacker_test": 48}
     return prepare(data, sizes, ["shape", "color", "background"], rng, meta={"dataset": "embedded"})
+
+
+@pytest.fixture(scope="session")
+def tiny_grids(tmp_path_factory):
+    """Grids `a` and `b` of tests/tiny_grids.py, run once for every test that reads them."""
+    from tiny_grids import run_tiny_grids
+
+    return run_tiny_grids(tmp_path_factory.mktemp("tiny_grids"))

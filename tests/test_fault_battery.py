@@ -379,6 +379,51 @@ def test_corrupt_resume_state_restarts_training_instead_of_failing(tmp_path, cap
     assert load_artifact(resume, "resume state")["epoch"] == 1
 
 
+class Killed(Exception):
+    pass
+
+
+def test_a_killed_baselines_epochs_resume_on_the_same_data_only(tmp_path, caplog, monkeypatch):
+    """Killed after epoch 1, then run again: on the same prepared bytes it resumes at epoch 1; on a prepared file rebuilt at
+    the same path (the grid's splits changed in between) it starts over."""
+    import attrunlearn_core.training as training
+
+    config = validate_config(_tiny())
+    config["training"]["epochs"] = 2
+    prepared_path, output = tmp_path / "embedded.pt", tmp_path / "models" / "baseline.pt"
+    settings = dict(task="shape", model_spec=config["models"]["resnet18"], recipe=training_recipe(config, "embedded"), device="cpu")
+    tiny_embedded_prepared(0).save(prepared_path)
+    one_epoch, calls = training.train_one_epoch, []
+
+    def killed_in_epoch_2(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise Killed
+        return one_epoch(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(training, "train_one_epoch", killed_in_epoch_2)
+        with pytest.raises(Killed):
+            train_baseline("embedded", "resnet18", 0, prepared_path, output, **settings)
+    resume = Path(str(output) + ".inprogress")
+    left_behind = resume.read_bytes()
+
+    def rerun() -> list[str]:
+        caplog.clear()
+        output.unlink(missing_ok=True)
+        resume.write_bytes(left_behind)
+        with caplog.at_level("INFO", logger="attrunlearn_core.training"):
+            train_baseline("embedded", "resnet18", 0, prepared_path, output, **settings)
+        return [r.getMessage() for r in caplog.records if r.name == "attrunlearn_core.training"]
+
+    same = rerun()
+    assert any("resuming" in line and "epoch 1" in line for line in same) and sum(" loss " in line for line in same) == 1
+    tiny_embedded_prepared(1).save(prepared_path)
+    rebuilt = rerun()
+    assert not any("resuming" in line for line in rebuilt) and sum(" loss " in line for line in rebuilt) == 2
+    print(f"[battery] rerun after a kill in epoch 2: same data -> {same[0]!r}; rebuilt data -> trains epochs 1-2 afresh")
+
+
 # ================================================================ divergence: every training loop stops on a non-finite loss
 
 

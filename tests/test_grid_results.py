@@ -3,62 +3,27 @@
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import re
 
 import pandas as pd
-import pytest
 from mlflow.tracking import MlflowClient
 
 from attrunlearn_core.tracking import GIT_COMMIT_TAG, PARENT_ID_TAG, file_digest
 
-from conftest import TINY_CONFIG, write_config
+from tiny_grids import JOINT
 from workflow import snakemake
 
-RECOVERY = "recovery_embedded_resnet18_color_detachment_local_seed0.png"
+RECOVERIES = {f"recovery_embedded_resnet18_{attribute}_detachment_local_seed0.png" for attribute in ("color", JOINT)}
+GRADCAM = f"gradcam_embedded_resnet18_{JOINT}_baseline2_seed0.png"
 
 
-def grid_a() -> dict:
-    """Summary figures and tables, and a recovery grid (detachment). Baseline-2's Grad-CAM grid and the efficiency
-    table are flagged for the report the same way; they are left out here to keep the run short on 2 cores."""
-    config = copy.deepcopy(TINY_CONFIG)
-    config["name"] = "a"
-    config["datasets"]["embedded"]["attributes"] = ["color"]
-    config["attackers"].update(names=["linear", "mlp"], sites=["split"])
-    config["methods"] = {
-        "original": {"method": "original"},
-        "detachment_local": {"method": "detachment", "params": {"mode": "local", "epochs": 1, "head_steps": 1}},
-    }
-    config["grid"]["methods"] = list(config["methods"])
-    return config
-
-
-def grid_b() -> dict:
-    config = copy.deepcopy(TINY_CONFIG)
-    config["name"] = "b"
-    config["datasets"]["embedded"]["attributes"] = [["color", "background"]]
-    config["attackers"].update(names=["linear"], sites=["split"])
-    return config
-
-
-@pytest.fixture(scope="module")
-def two_grids(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("grids")
-    configs = {}
-    for config in (grid_a(), grid_b()):
-        configs[config["name"]] = write_config(config, workdir / f"{config['name']}.yaml")
-        result = snakemake(workdir, configs[config["name"]], "--cores", "2", timeout=2400)
-        assert result.returncode == 0, result.stderr[-3000:]
-    return workdir, configs
-
-
-def test_two_grids_run_one_after_the_other_keep_both_tables(two_grids):
-    workdir, configs = two_grids
+def test_two_grids_run_one_after_the_other_keep_both_tables(tiny_grids):
+    workdir, configs = tiny_grids.workdir, tiny_grids.configs
     a = pd.read_parquet(workdir / "results/a/tables/cells.parquet")
     b = pd.read_parquet(workdir / "results/b/tables/cells.parquet")
-    assert sorted(a["method"]) == ["detachment_local", "original"] and set(a["attribute"]) == {"color"}
-    assert b["method"].tolist() == ["original"] and b["attribute"].tolist() == ["color+background"]
+    assert sorted(a["method"]) == sorted(2 * ["detachment_local", "original"]) and set(a["attribute"]) == {"color", JOINT}
+    assert sorted(b["method"]) == sorted(tiny_grids.settings["b"]["methods"]) and set(b["attribute"]) == {JOINT}
     for name in ("a", "b"):
         assert (workdir / f"results/{name}/tables/summary.parquet").exists()
         assert (workdir / f"results/{name}/figures/trade_off_embedded.png").read_bytes()[:4] == b"\x89PNG"
@@ -68,10 +33,10 @@ def test_two_grids_run_one_after_the_other_keep_both_tables(two_grids):
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
 
 
-def test_each_grid_is_one_parent_run_with_its_cells_nested(two_grids):
-    workdir, _ = two_grids
+def test_each_grid_is_one_parent_run_with_its_cells_nested(tiny_grids):
+    workdir = tiny_grids.workdir
     client = MlflowClient(tracking_uri=f"sqlite:///{workdir}/results/mlflow.db")
-    for name, cells in (("a", 2), ("b", 1)):
+    for name, cells in (("a", 4), ("b", len(tiny_grids.settings["b"]["methods"]))):
         experiment = client.get_experiment_by_name(f"attrunlearn-{name}")
         assert experiment.artifact_location == (workdir / f"results/{name}/mlflow-artifacts").resolve().as_uri()
         (parent,) = client.search_runs([experiment.experiment_id], filter_string="tags.kind = 'grid'")
@@ -88,8 +53,8 @@ def report_results(html: str) -> dict:
     return json.loads(re.search(r"var results = (\{.*?\});\n", html, re.S).group(1))
 
 
-def test_the_report_holds_every_table_and_figure_with_its_caption(two_grids):
-    workdir, configs = two_grids
+def test_the_report_holds_every_table_and_figure_with_its_caption(tiny_grids):
+    workdir, configs = tiny_grids.workdir, tiny_grids.configs
     result = snakemake(workdir, configs["a"], "--cores", "1", "--report", "results/a/report.html")
     assert result.returncode == 0, result.stderr[-3000:]
     html = (workdir / "results/a/report.html").read_text()
@@ -101,7 +66,7 @@ def test_the_report_holds_every_table_and_figure_with_its_caption(two_grids):
         "trade_off_embedded.png",
         "attacker_accuracy_embedded.png",
         "attacker_pool_embedded.png",
-        RECOVERY,
+        *RECOVERIES,
     }
     for name, record in results.items():
         payload = base64.b64decode(record["data_uri"].split(",", 1)[1])
@@ -113,5 +78,19 @@ def test_the_report_holds_every_table_and_figure_with_its_caption(two_grids):
     assert all(f">{method}<" in summary for method in ("original", "detachment_local"))
     categories = html[html.index("var categories") : html.index("var categories") + 3000]
     assert all(c in categories for c in ("1 Tables", "2 Trade-off", "3 Attackers", "5 Image recovery"))
+    assert "4 Grad-CAM" not in categories  # grid a has no baseline-2 cell
     front_page = json.loads(re.search(r"var workflow_desc = (\".*?\");\n", html, re.S).group(1))
     assert "Attribute unlearning benchmark, grid" in front_page and "embedded" in front_page and "detachment_local" in front_page
+
+
+def test_a_baseline2_cell_brings_its_gradcam_grid_into_the_report(tiny_grids):
+    workdir, configs = tiny_grids.workdir, tiny_grids.configs
+    result = snakemake(workdir, configs["b"], "--cores", "1", "--report", "results/b/report.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (workdir / "results/b/report.html").read_text()
+    results = {record["name"]: record for record in report_results(html).values()}
+    assert GRADCAM in results and not RECOVERIES & set(results)
+    assert base64.b64decode(results[GRADCAM]["data_uri"].split(",", 1)[1])[:4] == b"\x89PNG"
+    assert "Grad-CAM" in results[GRADCAM]["caption"] and len(results[GRADCAM]["caption"]) > 200
+    summary = base64.b64decode(results["summary.html"]["data_uri"].split(",", 1)[1]).decode()
+    assert all(f">{method}<" in summary for method in tiny_grids.settings["b"]["methods"])

@@ -23,12 +23,8 @@ GRID["benchmark"] = {"dataset": "embedded", "models": ["resnet18"], "recovery": 
 # What follows the tables: rerun whenever a cell's metrics (or the params the cell runs record) change.
 AFTER_AGGREGATE = {
     "aggregate",
-    "summary_table_html",
-    "cells_table_html",
-    "attack_summary_table_html",
-    "trade_off_figure",
-    "attacker_accuracy_figure",
-    "attacker_pool_figure",
+    "report_tables",
+    "summary_figures",
     "log_efficiency",
     "log_grid_tables",
     "all",

@@ -6,10 +6,11 @@ from _step import run_step
 
 
 def main():
-    frame = pd.read_parquet(snakemake.input.table)
-    if snakemake.params.view == "summary":
-        frame = summary_view(frame)
-    write_html_table(frame, snakemake.output.html, snakemake.params.title, snakemake.params.note)
+    for name, page in snakemake.params.pages.items():  # input, output and page share a name
+        frame = pd.read_parquet(snakemake.input[name])
+        if page["view"] == "summary":
+            frame = summary_view(frame)
+        write_html_table(frame, snakemake.output[name], page["title"], page["note"])
 
 
 run_step(snakemake, main)

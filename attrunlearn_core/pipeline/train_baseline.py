@@ -4,6 +4,7 @@ import logging
 import time
 from pathlib import Path
 
+from attrunlearn_core.artifacts import file_digest
 from attrunlearn_core.checkpoints import save_checkpoint
 from attrunlearn_core.datasets.prepared import PreparedDataset
 from attrunlearn_core.models import build_split_model
@@ -39,8 +40,10 @@ def train_baseline(
     started = time.perf_counter()
     identity = {"dataset": dataset, "model": model_spec, "recipe": recipe, "seed": seed, "prepared": str(prepared_path)}
     resume = Path(str(output) + ".inprogress")
+    # A killed run's epochs are resumed only on the same bytes: a prepared file rebuilt with other splits keeps its path.
+    resume_identity = {**identity, "prepared_sha256": file_digest(prepared_path)}
     model, optimizer = fit_classifier(
-        model, prepared.split_images("train"), prepared.split_labels("train", task), training, generator, device, resume, identity
+        model, prepared.split_images("train"), prepared.split_labels("train", task), training, generator, device, resume, resume_identity
     )
     seconds = time.perf_counter() - started
     test_accuracy = accuracy(model, prepared.split_images("test"), prepared.split_labels("test", task), device)
