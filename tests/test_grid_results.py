@@ -53,12 +53,16 @@ def report_results(html: str) -> dict:
     return json.loads(re.search(r"var results = (\{.*?\});\n", html, re.S).group(1))
 
 
-def test_the_report_holds_every_table_and_figure_with_its_caption(tiny_grids):
-    workdir, configs = tiny_grids.workdir, tiny_grids.configs
-    result = snakemake(workdir, configs["a"], "--cores", "1", "--report", "results/a/report.html")
+def built_report(tiny_grids, name: str) -> tuple[str, dict]:
+    """`snakemake --report` of a finished grid: the HTML and its result records by file name."""
+    result = snakemake(tiny_grids.workdir, tiny_grids.configs[name], "--cores", "1", "--report", f"results/{name}/report.html")
     assert result.returncode == 0, result.stderr[-3000:]
-    html = (workdir / "results/a/report.html").read_text()
-    results = {record["name"]: record for record in report_results(html).values()}
+    html = (tiny_grids.results(name) / "report.html").read_text()
+    return html, {record["name"]: record for record in report_results(html).values()}
+
+
+def test_the_report_holds_every_table_and_figure_with_its_caption(tiny_grids):
+    html, results = built_report(tiny_grids, "a")
     assert set(results) == {
         "summary.html",
         "cells.html",
@@ -84,11 +88,7 @@ def test_the_report_holds_every_table_and_figure_with_its_caption(tiny_grids):
 
 
 def test_a_baseline2_cell_brings_its_gradcam_grid_into_the_report(tiny_grids):
-    workdir, configs = tiny_grids.workdir, tiny_grids.configs
-    result = snakemake(workdir, configs["b"], "--cores", "1", "--report", "results/b/report.html")
-    assert result.returncode == 0, result.stderr[-3000:]
-    html = (workdir / "results/b/report.html").read_text()
-    results = {record["name"]: record for record in report_results(html).values()}
+    _, results = built_report(tiny_grids, "b")
     assert GRADCAM in results and not RECOVERIES & set(results)
     assert base64.b64decode(results[GRADCAM]["data_uri"].split(",", 1)[1])[:4] == b"\x89PNG"
     assert "Grad-CAM" in results[GRADCAM]["caption"] and len(results[GRADCAM]["caption"]) > 200
