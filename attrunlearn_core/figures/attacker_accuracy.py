@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from attrunlearn_core.figures.common import FigureInputError, colours, legend_outside, method_label, panels, require_columns, rows_of
+from attrunlearn_core.figures.common import FigureInputError, colours, figure_title, legend_outside, method_label, panels, require_columns, rows_of
 
 COLUMNS = [
     "dataset",
@@ -69,10 +69,10 @@ def attacker_accuracy_figure(
                 errors[1].append(100 * (high - record.accuracy_mean))
             ax.bar(xs, heights, width, yerr=errors, capsize=2, color=attacker_colours[attacker], label=f"attacker: {attacker}")
         decorate_attacker_panel(ax, about, methods, f"{dataset} · {model} · unlearning {attribute}")
-    figure.suptitle(
+    figure_title(
+        figure,
         f"Attackers on {'h (split point)' if site == 'split' else site + ' features'}, trained on "
         f"{100 * pool_fraction:.0f} % of their pool\nmean over seeds with 95 % interval (t over seeds; Wilson with one seed)",
-        fontsize="medium",
     )
     legend_outside(figure)
     return figure

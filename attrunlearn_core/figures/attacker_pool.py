@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from attrunlearn_core.figures.attacker_accuracy import COLUMNS, SUMMARY_COLUMNS, decorate_attacker_panel
-from attrunlearn_core.figures.common import colours, legend_outside, panels, require_columns, rows_of
+from attrunlearn_core.figures.common import colours, figure_title, legend_outside, panels, require_columns, rows_of
 
 
 def attacker_pool_figure(attack_summary: pd.DataFrame, summary: pd.DataFrame, dataset: str, site: str = "split") -> Figure:
@@ -45,10 +45,10 @@ def attacker_pool_figure(attack_summary: pd.DataFrame, summary: pd.DataFrame, da
         [], [], "o", markerfacecolor="white", markeredgecolor="black", linestyle="none", label=f"{100 * part:.0f} % of the attacker pool"
     )
     axes[0][-1].plot([], [], "o", color="black", linestyle="none", label="100 % of the attacker pool")
-    figure.suptitle(
+    figure_title(
+        figure,
         f"Attacker pool on {'h (split point)' if site == 'split' else site + ' features'}: {100 * part:.0f} % (hollow) vs all (filled)\n"
         "mean over seeds; a rise means more data would leak more",
-        fontsize="medium",
     )
     legend_outside(figure)
     return figure

@@ -58,6 +58,11 @@ def panels(rows: pd.DataFrame) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(rows["model"])), list(dict.fromkeys(rows["attribute"]))
 
 
+def figure_title(figure: Figure, text: str) -> None:
+    """The figure's title, flush left: centred over the whole figure it would run under the legend at the top right."""
+    figure.suptitle(text, x=0.01, ha="left", fontsize="medium")
+
+
 def legend_outside(figure: Figure) -> None:
     """One legend for all panels, each label once, to the right of the panels."""
     handles = {}

@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from attrunlearn_core.figures.common import (
     BASELINE_METHOD_NAME,
     colours,
+    figure_title,
     legend_outside,
     method_label,
     panels,
@@ -70,11 +71,8 @@ def trade_off_figure(summary: pd.DataFrame, dataset: str, source: str = "summary
         ax.set_title(f"{dataset} · {model} · unlearning {attribute}", fontsize="medium")
         ax.grid(alpha=0.3)
     seeds = int(rows["n_seeds"].max())
-    figure.suptitle(
-        f"Fidelity–efficacy trade-off on {dataset} (best: top left)\nmeans over {seeds} seed{'s' * (seeds != 1)}; "
-        "bars: 95 % t intervals over seeds (none with one seed)",
-        fontsize="medium",
-    )
+    intervals = "bars: 95 % t intervals over seeds" if seeds > 1 else "one seed: no intervals"
+    figure_title(figure, f"Fidelity–efficacy trade-off on {dataset} (best: top left)\nmeans over {seeds} seed{'s' * (seeds != 1)}; {intervals}")
     legend_outside(figure)
     return figure
 
