@@ -52,6 +52,8 @@ except (WorkflowError, ConfigError) as error:
 # Everything a grid writes lives under results/<name>/, so two grids never overwrite each other; prepared data
 # and models are kept per grid too (never reused across settings). Only the MLflow store results/mlflow.db is shared.
 RESULTS = results_dir(config)
+# A sweep over all three lambdas gets the paper's Fig. 6, the heat map of AUM over (lambda_2, lambda_3) per lambda_1.
+SWEEP_HEATMAP = {"lambda_x", "lambda_y", "lambda_z"} <= set((config.get("sweep") or {}).get("params") or {})
 
 
 def grid_path(path):
@@ -165,6 +167,8 @@ def final_targets():
     targets += [path for paths in cell_artifacts().values() for path in paths]
     targets += expand(list(rules.summary_figures.output), dataset=datasets)
     targets += list(rules.report_tables.output)
+    if SWEEP_HEATMAP:
+        targets.append(rules.sweep_heatmap.output.heatmap)
     if BENCHMARK:
         targets += [rules.efficiency_table.output.table, rules.efficiency_table_html.output.efficiency, rules.log_efficiency.output.runs]
     targets.append(rules.log_grid_tables.output.run)

@@ -30,3 +30,23 @@ rule summary_figures:
         **job_resources("summary_figures"),
     script:
         "../workflow_scripts/summary_figures.py"
+
+
+if SWEEP_HEATMAP:
+
+    rule sweep_heatmap:
+        """The paper's Fig. 6 for a `sweep:` grid: AUM over (lambda_2, lambda_3), one panel per lambda_1, one row per
+        dataset × model × attribute."""
+        input:
+            summary=lambda w: rules.aggregate.output.summary,
+        output:
+            heatmap=report(grid_path("figures/sweep_heatmap.png"), caption="../report/sweep_heatmap.rst", category="7 Sensitivity"),
+        log:
+            grid_path("logs/figures/sweep_heatmap.log"),
+        conda:
+            "../environment.yaml"
+        threads: job_threads("sweep_heatmap")
+        resources:
+            **job_resources("sweep_heatmap"),
+        script:
+            "../workflow_scripts/sweep_heatmap.py"

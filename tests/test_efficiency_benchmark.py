@@ -26,7 +26,7 @@ from attrunlearn_core.detachment.steps import TrainSplit
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.methods import UnlearningContext, get_method_class
 from attrunlearn_core.models import build_split_model
-from attrunlearn_core.pipeline.benchmark_efficiency import EFFICIENCY_SCHEMA, MODES, BenchmarkSettings, efficiency_row
+from attrunlearn_core.pipeline.benchmark_efficiency import EFFICIENCY_SCHEMA, MODES, BenchmarkSettings, PeakMemory, efficiency_row
 from attrunlearn_core.results_table import write_table
 from attrunlearn_core.seeding import seed_everything
 from attrunlearn_core.tracking import log_cell_runs
@@ -107,6 +107,20 @@ def test_efficiency_row_ratios():
     assert row["overhead_end_to_end"] == pytest.approx(3.0) and row["overhead_local"] == pytest.approx(2.0)
     assert row["speedup_ceiling"] == pytest.approx(4 / 3) and row["intra_op_scaling"] == pytest.approx(1.5)
     pa.Table.from_pylist([row], schema=EFFICIENCY_SCHEMA)  # the row fits the documented schema
+
+
+def test_the_peak_memory_covers_only_what_ran_after_the_reset():
+    """The warm-up (and local mode's probe) must not set the timed epochs' peak."""
+    memory = PeakMemory(torch.device("cpu"))
+    transient = np.ones(64 * 2**20 // 8)  # 64 MB touched, then freed: the warm-up's peak
+    del transient
+    memory.reset()
+    assert memory.measure == "peak_rss"
+    before = memory.peak_mb()
+    held = np.ones(16 * 2**20 // 8)  # 16 MB in the timed window
+    after = memory.peak_mb()
+    assert 12 < after - before < 40  # the 16 MB, not the 64 MB freed before the reset
+    assert held.sum() > 0
 
 
 @pytest.fixture

@@ -72,6 +72,15 @@ def test_the_dag_treats_sweep_points_as_ordinary_methods(tmp_path):
     counts = job_counts(result.stdout)
     assert counts["unlearn"] == 5 * 2 and counts["image_recovery"] == 4 * 2 and counts["train_baseline"] == 1
     assert "detachment_local__lambda_x=1__lambda_y=1__lambda_z=1e-05" in result.stdout
+    assert counts["sweep_heatmap"] == 1 and "results/default/figures/sweep_heatmap.png" in result.stdout
+
+
+def test_only_a_sweep_over_all_three_lambdas_draws_the_heat_map(tmp_path):
+    config = sweep_config()
+    del config["sweep"]["params"]["lambda_y"]
+    result = snakemake(tmp_path, write_config(config, tmp_path / "sweep.yaml"), "-n")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "sweep_heatmap" not in job_counts(result.stdout)
 
 
 def synthetic_summary() -> pd.DataFrame:

@@ -2,8 +2,9 @@
 the speed-up, the peak memory of each, and plain fine-tuning of the same model as the reference.
 
 Every (model, mode) is measured in a process of its own, one after the other, so each peak memory is that
-mode's own: the CUDA allocator's peak on a GPU, the process's peak RSS on a CPU (also reported minus the RSS
-right before the first step, i.e. what training itself added). In the workflow each measurement is one
+mode's own: the CUDA allocator's peak on a GPU, the process's peak RSS on a CPU, both over the timed epochs
+(after the warm-up and local mode's probe; also reported minus the memory held right before the first step,
+i.e. what training itself added). In the workflow each measurement is one
 Snakemake job (rules/benchmark.smk); benchmarks/gpu_efficiency.py runs this module once per mode
 (`python -m attrunlearn_core.pipeline.benchmark_efficiency SPEC MODE PREPARED THREADS OUT`). efficiency_table
 joins the measurements into one row per model. The models start from fresh weights: latency and memory do not
@@ -71,7 +72,7 @@ EFFICIENCY_SCHEMA = pa.schema(
         ("classifier_stage_seconds_alone", pa.float64()),
         ("speedup_ceiling", pa.float64()),  # (stage 1 + stage 2) / max(stage 1, stage 2), from the sequential run
         ("overlap_fraction", pa.float64()),  # share of the shorter stage's busy time spent alongside the other (CPU only)
-        ("memory_measure", pa.string()),  # what peak_memory_* is: cuda_max_allocated or peak_rss
+        ("memory_measure", pa.string()),  # what peak_memory_* is, over the timed epochs: cuda_max_allocated or peak_rss
         ("peak_memory_end_to_end_mb", pa.float64()),
         ("peak_memory_local_mb", pa.float64()),
         ("peak_memory_fine_tune_mb", pa.float64()),
@@ -143,17 +144,51 @@ class BenchmarkSettings:
         }
 
 
-def _rss_mb() -> float:
+def _status_mb(field: str) -> float:
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
 
-def _peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
+class PeakMemory:
+    """The peak memory of the timed epochs only: the CUDA allocator's peak on a GPU, the peak RSS on a CPU.
+
+    Why reset after the warm-up: local mode's probe runs a few overlapped steps before it settles on a
+    schedule, and a peak over the whole process would charge a sequential run with the probe's transient.
+    On Linux the RSS high-water mark is reset by writing 5 to /proc/self/clear_refs; where that is not
+    possible the CPU peak covers the whole process and `measure` says so.
+    """
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.cuda = device.type == "cuda"
+        self.measure = "cuda_max_allocated" if self.cuda else "peak_rss"
+
+    def current_mb(self) -> float:
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+            return torch.cuda.memory_allocated(self.device) / 2**20
+        return _status_mb("VmRSS")
+
+    def reset(self) -> None:
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            return
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+        except OSError:
+            self.measure = "peak_rss_whole_process"
+
+    def peak_mb(self) -> float:
+        if self.cuda:
+            return torch.cuda.max_memory_allocated(self.device) / 2**20
+        if self.measure == "peak_rss":
+            return _status_mb("VmHWM")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
 def measure_mode(spec: dict, mode: str, prepared_path: str | Path, threads: int) -> dict:
@@ -206,19 +241,16 @@ def measure_mode(spec: dict, mode: str, prepared_path: str | Path, threads: int)
         return method.run_epoch(state, data.batches(steps))[1]
 
     cuda = device.type == "cuda"
-    if cuda:
-        torch.cuda.synchronize(device)
-        setup_memory = torch.cuda.memory_allocated(device) / 2**20
-        torch.cuda.reset_peak_memory_stats(device)
-    else:
-        setup_memory = _rss_mb()
+    memory = PeakMemory(device)
+    setup_memory = memory.current_mb()
     run(plan[0][: spec["warmup_steps"]])
     if mode == "local":  # the probe picks the schedule in the warm-up, so the timed epochs run the choice
         schedule = method.local_schedule
         while schedule.choice is None:
             run(plan[0][: schedule.probe_steps])
+    memory.reset()
     timings = [run(steps) for steps in plan[1:]]
-    peak = torch.cuda.max_memory_allocated(device) / 2**20 if cuda else _peak_rss_mb()
+    peak = memory.peak_mb()
     result = {
         "mode": mode,
         "device": torch.cuda.get_device_name(device) if cuda else f"cpu ({torch.get_num_threads()} threads)",
@@ -227,7 +259,7 @@ def measure_mode(spec: dict, mode: str, prepared_path: str | Path, threads: int)
         "steps_per_epoch": len(plan[1]),
         "epoch_seconds": [t["wall_seconds"] for t in timings],
         "latency": sum(t["wall_seconds"] for t in timings) / len(timings),
-        "memory_measure": "cuda_max_allocated" if cuda else "peak_rss",
+        "memory_measure": memory.measure,
         "peak_memory_mb": peak,
         "training_memory_mb": peak - setup_memory,
     }
