@@ -221,7 +221,10 @@ def dataset_spec(config: dict, dataset: str) -> dict:
 
 def cell_run_params(config: dict, cell: Cell) -> dict:
     """The settings a cell's MLflow run records as params (nested; the tracking code flattens them)."""
+    from attrunlearn_core.methods import get_method_class
+
     method_name, params = method_spec(config, cell.method)
+    params = get_method_class(method_name).resolve_params(params)  # what ran, defaults included
     return {
         "method": {"name": method_name, **params},
         "dataset": dataset_spec(config, cell.dataset),

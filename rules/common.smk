@@ -110,6 +110,13 @@ def method_class(method):
     return get_method_class(config["methods"][method]["method"])
 
 
+def resolved_method(wildcards):
+    """The grid method's spec with every parameter resolved over the method's defaults, so that a changed default
+    reruns the cells it changes (Snakemake's params trigger), not only a changed config."""
+    spec = config["methods"][wildcards.method]
+    return {**spec, "params": method_class(wildcards.method).resolve_params(spec.get("params", {}))}
+
+
 # Models whose baseline-1 is the user's own weights (`checkpoint:`, rule import_baseline), and those trained here.
 USER_CHECKPOINT_MODELS = [name for name, spec in config["models"].items() if spec.get("checkpoint")]
 TRAINED_MODELS = [name for name in config["models"] if name not in USER_CHECKPOINT_MODELS]

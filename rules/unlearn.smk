@@ -16,7 +16,7 @@ rule unlearn:
     resources:
         **job_resources("unlearn"),
     params:
-        method=lambda w: config["methods"][w.method],
+        method=resolved_method,
         task=task_of,
         recipe=recipe_of,
         model=model_of,

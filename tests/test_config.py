@@ -3,8 +3,9 @@ import copy
 import pytest
 import yaml
 
-from attrunlearn_core.config import attribute_names, grid_cells, load_config, validate_config
+from attrunlearn_core.config import Cell, attribute_names, cell_run_params, grid_cells, load_config, validate_config
 from attrunlearn_core.errors import ConfigError
+from attrunlearn_core.methods import get_method_class
 
 from conftest import REPO, TINY_CONFIG
 
@@ -66,3 +67,11 @@ def test_unreadable_config_is_one_line(tmp_path):
     path.write_text(yaml.safe_dump(["a", "list"]))
     with pytest.raises(ConfigError, match="mapping"):
         load_config(path)
+
+
+def test_a_cells_recorded_params_are_what_ran_defaults_included():
+    config = validate_config(copy.deepcopy(TINY_CONFIG), "config.yaml")
+    config["methods"]["adversarial"] = {"method": "adversarial", "params": {"epochs": 2}}
+    recorded = cell_run_params(config, Cell("embedded", "resnet18", "color", "adversarial", 0))["method"]
+    defaults = get_method_class("adversarial").DEFAULTS
+    assert recorded == {"name": "adversarial", **defaults, "epochs": 2}  # the config's value over every default

@@ -70,7 +70,9 @@ def test_benchmark_settings_errors_are_one_line_and_name_the_key(config, change,
 def test_benchmark_params_come_from_the_named_grid_method_then_overrides(config):
     config["benchmark"]["params"] = {"head_steps": 2}
     settings = BenchmarkSettings.from_config(config)
-    assert settings.detachment_params(config) == {"mode": "local", "head_steps": 2}
+    params = settings.detachment_params(config)
+    assert params["mode"] == "local" and params["head_steps"] == 2  # the grid method's, then the benchmark's override
+    assert params == {**get_method_class("detachment").DEFAULTS, "mode": "local", "head_steps": 2}  # every default resolved
 
 
 def measured(latency: float, peak: float, **extra) -> dict:

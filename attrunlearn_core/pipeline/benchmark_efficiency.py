@@ -120,8 +120,11 @@ class BenchmarkSettings:
         return settings
 
     def detachment_params(self, config: dict) -> dict:
+        """Every detachment parameter, resolved over the method's defaults (a changed default reruns the measurement)."""
+        from attrunlearn_core.methods.detachment import Detachment
+
         base = dict(config["methods"][self.method].get("params", {})) if self.method else {}
-        return {**base, **self.params}
+        return Detachment.resolve_params({**base, **self.params})
 
     def measurement_spec(self, config: dict, model_name: str) -> dict:
         """What measuring `model_name` reads of the config, whatever the mode (a measurement job's params)."""
