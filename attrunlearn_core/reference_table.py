@@ -3,7 +3,8 @@
     python -m attrunlearn_core.reference_table results/tables/summary.parquet --machine "idle 2-core CPU" [--readme README.md --section default]
 
 prints a Markdown table of mean ± 95 % CI half-width per method; with --readme it replaces the block between
-`<!-- reference:SECTION -->` and `<!-- /reference:SECTION -->` in that file.
+`<!-- reference:SECTION -->` and `<!-- /reference:SECTION -->` in that file. With --sweep it prints a `sweep:`
+grid's points instead: AUM (worst-case efficacy / fidelity) with rows (lambda_1, lambda_2) and columns lambda_3.
 """
 
 from __future__ import annotations
@@ -55,6 +56,40 @@ def markdown_table(summary: pd.DataFrame, machine: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def sweep_table(summary: pd.DataFrame, machine: str) -> str:
+    """The sweep's points as one Markdown grid per dataset × model × attribute: rows (λ1, λ2), columns λ3."""
+    from attrunlearn_core.config import sweep_point
+    from attrunlearn_core.figures.sweep_heatmap import KEYS, LAMBDAS
+
+    lines = []
+    for keys, group in summary.groupby(KEYS, sort=True):
+        points = {}
+        for _, row in group.iterrows():
+            values = sweep_point(row["method"])[1]
+            if all(name in values for name in LAMBDAS):
+                points[tuple(float(values[name]) for name in LAMBDAS)] = row
+        if not points:
+            continue
+        thirds = sorted({point[2] for point in points})
+        lines += [
+            f"*{' × '.join(map(str, keys))}: AUM (worst-case efficacy / fidelity) of each point, "
+            f"{int(min(row['n_seeds'] for row in points.values()))} seed(s); {machine}.*",
+            "",
+            f"| λ1 ({LAMBDAS[0]}) | λ2 ({LAMBDAS[1]}) | " + " | ".join(f"λ3 ({LAMBDAS[2]}) = {value:g}" for value in thirds) + " |",
+            "| --- | --- |" + " --- |" * len(thirds),
+        ]
+        for first, second in sorted({point[:2] for point in points}):
+            cells = []
+            for third in thirds:
+                row = points.get((first, second, third))
+                cells.append("" if row is None else f"{row['aum_mean']:.3f} ({row['efficacy_mean']:.3f} / {row['fidelity_mean']:.3f})")
+            lines.append(f"| {first:g} | {second:g} | " + " | ".join(cells) + " |")
+        lines.append("")
+    if not lines:
+        raise SystemExit("attrunlearn: no sweep points over lambda_x, lambda_y and lambda_z in the summary table")
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def replace_section(readme: Path, section: str, table: str) -> None:
     text = readme.read_text()
     pattern = re.compile(rf"(<!-- reference:{re.escape(section)} -->\n).*?(<!-- /reference:{re.escape(section)} -->)", re.S)
@@ -69,8 +104,9 @@ def main() -> None:
     parser.add_argument("--machine", required=True, help="where the numbers were measured, e.g. 'idle 2-core CPU'")
     parser.add_argument("--readme", type=Path)
     parser.add_argument("--section")
+    parser.add_argument("--sweep", action="store_true", help="the sweep's points as a grid over the lambdas")
     args = parser.parse_args()
-    table = markdown_table(pd.read_parquet(args.summary), args.machine)
+    table = (sweep_table if args.sweep else markdown_table)(pd.read_parquet(args.summary), args.machine)
     if args.readme:
         replace_section(args.readme, args.section, table)
     print(table)

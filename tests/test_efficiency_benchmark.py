@@ -234,8 +234,9 @@ def test_the_probe_picks_the_schedule_it_measured_faster_and_never_changes_the_u
     probed, result = local_run(prepared_path)
     _, sequential = local_run(prepared_path, concurrent=False)
     schedule = probed.local_schedule
-    # 64 images / 8 = 8 steps an epoch: 1 untimed step, then arms of 2 steps (O O S S O O S | S S): an arm cut by the epoch's end counts its steps
-    assert schedule.choice in SCHEDULES and schedule.timed["overlapped"][1] == 4 and schedule.timed["sequential"][1] == 5
+    # 64 images / 8 = 8 steps an epoch: 3 untimed steps (S, then O O), then arms of 2 steps (O O S S O | S S O O):
+    # an arm cut by the epoch's end counts its steps
+    assert schedule.choice in SCHEDULES and schedule.timed["overlapped"][1] == 5 and schedule.timed["sequential"][1] == 4
     metrics = result.metrics
     assert metrics["probe_steps"] == 9 and metrics["probe_overlapped_step_seconds"] > 0 and metrics["probe_sequential_step_seconds"] > 0
     faster = min(SCHEDULES, key=lambda name: metrics[f"probe_{name}_step_seconds"])

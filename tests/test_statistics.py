@@ -113,3 +113,25 @@ def test_reference_table_is_generated_from_the_summary_into_the_readme_block(tmp
     replace_section(readme, "default", table)
     text = readme.read_text()
     assert "old" not in text and table in text and text.endswith("rest\n")
+
+
+def test_sweep_reference_table_is_a_grid_over_the_lambdas():
+    from attrunlearn_core.config import sweep_method_name
+    from attrunlearn_core.reference_table import sweep_table
+
+    rows = [
+        {
+            "method": sweep_method_name("d", {"lambda_x": lx, "lambda_y": 1.0, "lambda_z": lz}),
+            "aum_mean": lx + lz,
+            "efficacy_mean": 0.9,
+            "fidelity_mean": 0.8,
+        }
+        for lx in (0.1, 1.0)
+        for lz in (0.01, 0.1)
+    ]
+    rows.append({"method": "original", "aum_mean": 0.0, "efficacy_mean": 1.0, "fidelity_mean": 0.8})
+    summary = pd.DataFrame(rows).assign(dataset="embedded", model="resnet18", attribute="color", n_seeds=1)
+    table = sweep_table(summary, "test machine")
+    assert "| λ1 (lambda_x) | λ2 (lambda_y) | λ3 (lambda_z) = 0.01 | λ3 (lambda_z) = 0.1 |" in table
+    assert "| 1 | 1 | 1.010 (0.900 / 0.800) | 1.100 (0.900 / 0.800) |" in table
+    assert "original" not in table and "1 seed(s)" in table

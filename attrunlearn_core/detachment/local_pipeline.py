@@ -88,8 +88,16 @@ def split_threads(total: int) -> tuple[int, int]:
     return total - total // 2, total // 2
 
 
-def _stream(device: torch.device):
-    return torch.cuda.Stream(device) if device.type == "cuda" else None
+def stage_streams(state: DetachmentState) -> tuple:
+    """The two stages' CUDA streams (None, None off a GPU), made once per training state and reused by every
+    overlapped run. Why once: cuBLAS keeps a workspace in the allocator for every (handle, stream) pair it has
+    seen, for the life of the process, so fresh streams per epoch or probe round would add a workspace each time
+    (the first GPU benchmark's local runs held 190-260 MB more than end-to-end after a probe and one epoch)."""
+    if state.device.type != "cuda":
+        return None, None
+    if state.stage_streams is None:
+        state.stage_streams = (torch.cuda.Stream(state.device), torch.cuda.Stream(state.device))
+    return state.stage_streams
 
 
 def _on(stream):
@@ -151,8 +159,8 @@ class LocalSchedule:
     (measured on 2 cores: 1.86-1.92x over one thread), so two stages with one core each lose to one
     stage at a time with both cores; on a GPU or a larger CPU the overlap wins. Which one holds
     depends on the machine, the model and the load, so the first steps of a run alternate between
-    the two schedules, `probe_steps` steps at a time for `probe_rounds` rounds each (after one
-    untimed step), and the faster per step runs the rest. The probe's steps are ordinary training
+    the two schedules, `probe_steps` steps at a time for `probe_rounds` rounds each (after three
+    untimed steps, one of each schedule's first call), and the faster per step runs the rest. The probe's steps are ordinary training
     steps: both schedules make exactly the same updates, so the probe changes the speed, never the
     result. The probe may span epochs (it continues where the last epoch stopped).
     """
@@ -173,10 +181,15 @@ class LocalSchedule:
         record = _EpochRecord(state.device)
         batches = iter(batches)
         while self.choice is None:
-            if not self.warmed:  # first-call costs (allocator, kernel selection) would bias the first arm
+            if not self.warmed:
+                # Untimed: one sequential step, then two overlapped ones. First-call costs (the allocator, kernel
+                # selection; for the overlapped schedule its streams, their cuBLAS workspaces and the worker thread's
+                # handles) would otherwise bias the arm that pays them (on an H200 the probe once chose sequential
+                # while overlapped ran 15 % faster).
                 self.warmed = _run_steps(state, itertools.islice(batches, 1), record, False, threads) > 0
                 if not self.warmed:
                     break
+                _run_steps(state, itertools.islice(batches, 2), record, True, threads)
                 continue
             schedule = min(SCHEDULES, key=lambda name: self.timed[name][1])  # the arm with fewer timed steps; overlapped first
             _sync(state.device)
@@ -254,7 +267,7 @@ def _run_pipelined(state: DetachmentState, batches: Iterable[StepBatch], record:
     meter_extractor, meter_classifier = record.meter_extractor, record.meter_classifier
     handoff: queue.Queue = queue.Queue(maxsize=1)
     failure: list[BaseException] = []
-    stream_extractor, stream_classifier = _stream(state.device), _stream(state.device)
+    stream_extractor, stream_classifier = stage_streams(state)
     fitted = _HeadsFitted(stream_extractor is not None)
 
     def classifier_stage() -> None:

@@ -77,6 +77,7 @@ class DetachmentState:
     classifier_optimizer: torch.optim.Optimizer
     device: torch.device
     extractor_schedule: torch.optim.lr_scheduler.LRScheduler | None = None  # stepped after each extractor update (not in warm-up)
+    stage_streams: tuple | None = None  # local mode on a GPU: the two stages' CUDA streams, made once (local_pipeline.stage_streams)
 
     def _step_extractor(self) -> None:
         self.extractor_optimizer.step()
