@@ -312,6 +312,7 @@ def test_gradient_reversal_hides_the_attribute_from_a_fresh_probe_where_the_extr
         model = SplitModel(nn.Sequential(nn.Flatten(), nn.Linear(48, 16)), nn.Sequential(nn.ReLU(), nn.Linear(16, 2)))
         method_context = UnlearningContext(prepared, "task", "z", TrainingRecipe(), CPU, seed_everything(1), 1)
         params = {"epochs": 40, "adversary_weight": weight, "hflip": False, "batch_size": 64, "lr": 1e-2, "head_lr": 1e-2}
+        params |= {"adversaries": ["mlp"], "head_steps": 0, "head_reset_steps": 0}  # plain gradient reversal, one head
         result = get_method_class("adversarial")(params).unlearn(model, method_context)
         with torch.no_grad():
             h = result.model.extractor(to_input(prepared.split_images("train"), CPU))
