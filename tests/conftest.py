@@ -68,6 +68,25 @@ def tiny_embedded_prepared(seed: int = 0):
     return prepare(data, sizes, ["shape", "color", "background"], rng, meta={"dataset": "embedded"})
 
 
+# The test modules that read the `tiny_grids` session fixture. Under pytest-xdist (pyproject's addopts) they run on
+# one worker, so the grids are built once; every other module runs whole on one worker (its module-scoped fixtures
+# are built once too). test_suite_layout.py checks that this list is complete.
+TINY_GRID_MODULES = frozenset({"test_baseline2_workflow", "test_end_to_end", "test_grid_results", "test_peer_methods_workflow"})
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedBuildScheduling(LoadScopeScheduling):
+        """Whole modules as work units, the tiny-grid modules together as one."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "tiny_grids" if Path(module).stem in TINY_GRID_MODULES else module
+
+    return SharedBuildScheduling(config, log)
+
+
 @pytest.fixture(scope="session")
 def tiny_grids(tmp_path_factory):
     """Grids `a` and `b` of tests/tiny_grids.py, run once for every test that reads them."""

@@ -13,9 +13,6 @@ from attrunlearn_core.datasets.prepared import PreparedDataset
 from conftest import TINY_CONFIG, write_config
 from workflow import job_counts, snakemake
 
-# one xdist worker runs every test of the session's tiny grids (they share one build)
-pytestmark = pytest.mark.xdist_group("tiny_grids")
-
 JOINT = "color+background"
 CELL = f"embedded/resnet18/{JOINT}/baseline2/seed0"
 

@@ -34,9 +34,6 @@ from attrunlearn_core.training import TrainingRecipe
 
 from conftest import REPO
 
-# one xdist worker runs this module, so its module-scoped fixtures are built once
-pytestmark = pytest.mark.xdist_group("test_detachment")
-
 TINY_PARAMS = {"epochs": 1, "warmup_epochs": 1, "batch_size": 32, "head_hidden": 32, "embedding_dim": 16}
 PAPER_OBJECTIVE = yaml.safe_load((REPO / "config.yaml").read_text())["methods"]["detachment_paper"]["params"]
 

@@ -12,9 +12,6 @@ from attrunlearn_core.results_table import ATTACK_SUMMARY_SCHEMA, ATTACKS_SCHEMA
 from conftest import write_config
 from workflow import snakemake
 
-# one xdist worker runs every test of the session's tiny grids (they share one build)
-pytestmark = pytest.mark.xdist_group("tiny_grids")
-
 
 @pytest.fixture
 def grid(tiny_grids):

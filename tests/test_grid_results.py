@@ -7,16 +7,12 @@ import json
 import re
 
 import pandas as pd
-import pytest
 from mlflow.tracking import MlflowClient
 
 from attrunlearn_core.tracking import GIT_COMMIT_TAG, PARENT_ID_TAG, file_digest
 
 from tiny_grids import JOINT
 from workflow import snakemake
-
-# one xdist worker runs every test of the session's tiny grids (they share one build)
-pytestmark = pytest.mark.xdist_group("tiny_grids")
 
 RECOVERIES = {f"recovery_embedded_resnet18_{attribute}_detachment_local_seed0.png" for attribute in ("color", JOINT)}
 GRADCAM = f"gradcam_embedded_resnet18_{JOINT}_baseline2_seed0.png"

@@ -19,9 +19,6 @@ from attrunlearn_core.models import SplitModel, build_split_model
 from attrunlearn_core.pipeline.image_recovery import RecoveryRecipe, image_recovery, pick_examples, recover_images, recovery_figure
 from attrunlearn_core.seeding import seed_everything
 
-# one xdist worker runs this module, so its module-scoped fixtures are built once
-pytestmark = pytest.mark.xdist_group("test_image_recovery")
-
 
 @pytest.fixture(scope="module")
 def prepared():

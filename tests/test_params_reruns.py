@@ -11,9 +11,6 @@ import pytest
 from conftest import REPO, TINY_CONFIG, write_config
 from workflow import snakemake
 
-# one xdist worker runs this module, so its module-scoped fixtures are built once
-pytestmark = pytest.mark.xdist_group("test_params_reruns")
-
 # Every kind of rule: a method from baseline-1, detachment (image recovery), baseline-2 (Grad-CAM rules).
 GRID = copy.deepcopy(TINY_CONFIG)
 GRID["methods"] |= {

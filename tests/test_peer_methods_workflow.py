@@ -4,12 +4,8 @@ evaluate, aggregate."""
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from tiny_grids import JOINT, PEER_METHODS
-
-# one xdist worker runs every test of the session's tiny grids (they share one build)
-pytestmark = pytest.mark.xdist_group("tiny_grids")
 
 
 def test_every_peer_method_gets_its_rows_in_the_tables(tiny_grids):

@@ -11,9 +11,6 @@ from attrunlearn_core.pipeline.prepare_dataset import prepare_dataset
 
 from conftest import SHARED_DATA, TINY_CONFIG
 
-# one xdist worker runs this module, so its module-scoped fixtures are built once
-pytestmark = pytest.mark.xdist_group("test_shared_data_prepare")
-
 SIZES = {"train": 120, "test": 40, "attacker_train": 60, "attacker_test": 40}
 DATASETS = {
     "cifar10_jpeg": {"loader": "cifar10", "root": str(SHARED_DATA / "cifar10-jpeg.tar.gz"), "task": "living", "attributes": ["class"]},

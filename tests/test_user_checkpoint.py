@@ -13,9 +13,6 @@ from attrunlearn_core.user_checkpoint import load_user_weights
 from conftest import write_config
 from workflow import snakemake
 
-# one xdist worker runs this module, so its module-scoped fixtures are built once
-pytestmark = pytest.mark.xdist_group("test_user_checkpoint")
-
 SHAPES = 4  # the embedded data's task classes
 
 

@@ -47,6 +47,8 @@ def expected_jobs(config: dict) -> dict[str, int]:
         "report_tables": 1,
         "efficiency_table_html": 1 if config.get("benchmark") else 0,
         "log_grid_tables": 1,
+        # a sweep over all three lambdas draws its heat map
+        "sweep_heatmap": 1 if {"lambda_x", "lambda_y", "lambda_z"} <= set(config.get("sweep", {}).get("params", {})) else 0,
         "all": 1,
     }
 
