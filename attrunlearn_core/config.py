@@ -102,6 +102,10 @@ def _parse_value(text: str):
     return {"true": True, "false": False}.get(text, text)
 
 
+# The paper's three weights (lambda_1 keep x, lambda_2 keep y, lambda_3 remove z): a sweep over all three gets a heat map.
+SWEEP_LAMBDAS = ("lambda_x", "lambda_y", "lambda_z")
+
+
 def expand_sweep(config: dict, source: str = "config") -> None:
     """A `sweep:` block becomes ordinary grid methods, one per point of the product of its value lists, in place.
 

@@ -7,6 +7,7 @@ from snakemake.utils import validate
 
 from attrunlearn_core.config import (
     SCHEMA_PATH,
+    SWEEP_LAMBDAS,
     Cell,
     attribute_names,
     cell_run_params,
@@ -53,7 +54,7 @@ except (WorkflowError, ConfigError) as error:
 # and models are kept per grid too (never reused across settings). Only the MLflow store results/mlflow.db is shared.
 RESULTS = results_dir(config)
 # A sweep over all three lambdas gets the paper's Fig. 6, the heat map of AUM over (lambda_2, lambda_3) per lambda_1.
-SWEEP_HEATMAP = {"lambda_x", "lambda_y", "lambda_z"} <= set((config.get("sweep") or {}).get("params") or {})
+SWEEP_HEATMAP = set(SWEEP_LAMBDAS) <= set((config.get("sweep") or {}).get("params") or {})
 
 
 def grid_path(path):

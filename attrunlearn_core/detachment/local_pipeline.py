@@ -160,7 +160,8 @@ class LocalSchedule:
     stage at a time with both cores; on a GPU or a larger CPU the overlap wins. Which one holds
     depends on the machine, the model and the load, so the first steps of a run alternate between
     the two schedules, `probe_steps` steps at a time for `probe_rounds` rounds each (after three
-    untimed steps, one of each schedule's first call), and the faster per step runs the rest. The probe's steps are ordinary training
+    untimed steps that take each schedule's first-call costs), and the faster per step runs the rest.
+    The probe's steps are ordinary training
     steps: both schedules make exactly the same updates, so the probe changes the speed, never the
     result. The probe may span epochs (it continues where the last epoch stopped).
     """

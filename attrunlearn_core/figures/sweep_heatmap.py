@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from attrunlearn_core.atomic import atomic_path
-from attrunlearn_core.config import sweep_point
+from attrunlearn_core.config import SWEEP_LAMBDAS, sweep_point
 from attrunlearn_core.errors import ConfigError
 
-LAMBDAS = ("lambda_x", "lambda_y", "lambda_z")  # lambda_1 (panels), lambda_2 (rows), lambda_3 (columns)
+LAMBDAS = SWEEP_LAMBDAS  # lambda_1 (panels), lambda_2 (rows), lambda_3 (columns)
 KEYS = ["dataset", "model", "attribute"]
 
 
