@@ -12,6 +12,8 @@ rule aggregate:
         attack_summary=grid_path("tables/attack_summary.parquet"),
     log:
         grid_path("logs/aggregate.log"),
+    benchmark:
+        grid_path("benchmarks/aggregate.tsv")
     conda:
         "../environment.yaml"
     threads: job_threads("aggregate")

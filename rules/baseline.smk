@@ -35,6 +35,8 @@ rule import_baseline:
         model=rules.train_baseline.output.model,
     log:
         grid_path("logs/import_baseline/{dataset}/{model}/seed{seed}.log"),
+    benchmark:
+        grid_path("benchmarks/import_baseline/{dataset}/{model}/seed{seed}.tsv")
     wildcard_constraints:
         model=one_of(USER_CHECKPOINT_MODELS),
     conda:

@@ -37,6 +37,8 @@ if BENCHMARK:
             table=grid_path("tables/efficiency.parquet"),
         log:
             grid_path("logs/efficiency_table.log"),
+        benchmark:
+            grid_path("benchmarks/efficiency_table.tsv")
         conda:
             "../environment.yaml"
         threads: job_threads("efficiency_table")
@@ -54,6 +56,8 @@ if BENCHMARK:
             runs=grid_path("tables/efficiency.mlflow.json"),
         log:
             grid_path("logs/log_efficiency.log"),
+        benchmark:
+            grid_path("benchmarks/log_efficiency.tsv")
         conda:
             "../environment.yaml"
         threads: job_threads("log_efficiency")

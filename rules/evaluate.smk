@@ -10,7 +10,7 @@ rule fit_attackers:
     log:
         cell_file("fit_attackers.log"),
     benchmark:
-        cell_file("fit_attackers.benchmark.tsv")
+        grid_path("benchmarks/fit_attackers/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv")
     conda:
         "../environment.yaml"
     threads: job_threads("fit_attackers")
@@ -34,6 +34,8 @@ rule evaluate:
         metrics=cell_file("metrics.json"),
     log:
         cell_file("evaluate.log"),
+    benchmark:
+        grid_path("benchmarks/evaluate/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv")
     conda:
         "../environment.yaml"
     threads: job_threads("evaluate")

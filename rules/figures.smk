@@ -16,6 +16,8 @@ rule image_recovery:
         metrics=grid_path("figures/recovery_{dataset}_{model}_{attribute}_{method}_seed{seed}.json"),
     log:
         grid_path("logs/image_recovery/{dataset}_{model}_{attribute}_{method}_seed{seed}.log"),
+    benchmark:
+        grid_path("benchmarks/image_recovery/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv")
     conda:
         "../environment.yaml"
     threads: job_threads("image_recovery")

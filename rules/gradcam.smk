@@ -88,6 +88,8 @@ rule gradcam_figure:
         ),
     log:
         grid_path("logs/gradcam_figure/{dataset}/{model}/{attribute}/{method}/seed{seed}.log"),
+    benchmark:
+        grid_path("benchmarks/gradcam_figure/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv")
     conda:
         "../environment.yaml"
     threads: job_threads("gradcam_figure")

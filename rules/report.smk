@@ -15,6 +15,8 @@ rule report_tables:
         attack_summary=report(grid_path("report/attack_summary.html"), caption="../report/attack_summary_table.rst", category="1 Tables"),
     log:
         grid_path("logs/report/report_tables.log"),
+    benchmark:
+        grid_path("benchmarks/report_tables.tsv")
     conda:
         "../environment.yaml"
     threads: job_threads("report_tables")
@@ -48,6 +50,8 @@ if BENCHMARK:
             efficiency=report(grid_path("report/efficiency.html"), caption="../report/efficiency_table.rst", category="6 Efficiency"),
         log:
             grid_path("logs/report/efficiency_table_html.log"),
+        benchmark:
+            grid_path("benchmarks/efficiency_table_html.tsv")
         conda:
             "../environment.yaml"
         threads: job_threads("efficiency_table_html")
@@ -78,6 +82,8 @@ rule log_grid_tables:
         run=grid_path("tables/grid.mlflow.json"),
     log:
         grid_path("logs/log_grid_tables.log"),
+    benchmark:
+        grid_path("benchmarks/log_grid_tables.tsv")
     conda:
         "../environment.yaml"
     threads: job_threads("log_grid_tables")

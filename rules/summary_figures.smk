@@ -23,6 +23,8 @@ rule summary_figures:
         ),
     log:
         grid_path("logs/figures/summary_figures_{dataset}.log"),
+    benchmark:
+        grid_path("benchmarks/summary_figures/{dataset}.tsv")
     conda:
         "../environment.yaml"
     threads: job_threads("summary_figures")
@@ -43,6 +45,8 @@ if SWEEP_HEATMAP:
             heatmap=report(grid_path("figures/sweep_heatmap.png"), caption="../report/sweep_heatmap.rst", category="7 Sensitivity"),
         log:
             grid_path("logs/figures/sweep_heatmap.log"),
+        benchmark:
+            grid_path("benchmarks/sweep_heatmap.tsv")
         conda:
             "../environment.yaml"
         threads: job_threads("sweep_heatmap")

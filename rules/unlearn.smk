@@ -9,7 +9,7 @@ rule unlearn:
     log:
         cell_file("unlearn.log"),
     benchmark:
-        cell_file("unlearn.benchmark.tsv")
+        grid_path("benchmarks/unlearn/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv")
     conda:
         "../environment.yaml"
     threads: job_threads("unlearn")
