@@ -31,6 +31,7 @@ CELLS_SCHEMA = pa.schema(
         ("aum", pa.float64()),  # harmonic mean of (1 - efficacy) and fidelity (paper, eq. 5)
         ("aum_chance_normalised", pa.float64()),  # floor max(chance, chance_given_task); see metrics.py
         ("method_seconds", pa.float64()),  # wall time of the method itself (0 for the original model)
+        ("baseline_epochs", pa.float64()),  # epochs the starting model (baseline-1; baseline-2 for its cells) trained before it stopped
         ("cell_id", pa.string()),
     ]
 )
@@ -58,7 +59,7 @@ ATTACKS_SCHEMA = pa.schema(
     ]
 )
 
-SUMMARISED = ["fidelity", "efficacy", "aum", "aum_chance_normalised", "method_seconds"]
+SUMMARISED = ["fidelity", "efficacy", "aum", "aum_chance_normalised", "method_seconds", "baseline_epochs"]
 
 # One row per dataset x model x attribute x method: each number over seeds as mean, std and a 95 % Student-t interval.
 SUMMARY_SCHEMA = pa.schema(

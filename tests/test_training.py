@@ -51,3 +51,61 @@ def test_a_killed_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
     resumed = _train(2, resume)
     assert torch.load(resume, weights_only=False)["epoch"] == 2
     assert _same(resumed, _train(2))
+
+
+def _train_to_plateau(resume=None, patience=1, epochs=6):
+    torch.manual_seed(0)
+    model = build_split_model("resnet18", 4)
+    images, labels = _data()
+    recipe = TrainingRecipe(epochs=epochs, batch_size=32, lr=1e-3, patience=patience, validation_fraction=0.25)
+    generator = torch.Generator().manual_seed(0)
+    return model, training.fit_classifier(model, images, labels, recipe, generator, torch.device("cpu"), resume, {"id": 2})[2]
+
+
+def test_the_validation_slice_is_part_of_the_training_images_and_disjoint_from_what_is_fitted():
+    fit, held_out = training.validation_slice(40, 0.1, torch.Generator().manual_seed(0))
+    assert len(held_out) == 4 and len(fit) == 36
+    assert sorted(torch.cat([fit, held_out]).tolist()) == list(range(40))
+
+
+def test_training_stops_once_validation_accuracy_stops_improving_and_keeps_the_best_epoch(monkeypatch):
+    # Validation accuracy made to peak at epoch 2: with patience 2 training stops after epoch 4 and keeps epoch 2's weights.
+    scores, states = iter([0.5, 0.9, 0.8, 0.9, 1.0, 1.0]), []
+    real_accuracy = training.accuracy
+
+    def scripted(model, images, targets, device):
+        states.append({k: v.clone() for k, v in model.state_dict().items()})
+        real_accuracy(model, images, targets, device)
+        return next(scores)
+
+    monkeypatch.setattr(training, "accuracy", scripted)
+    model, outcome = _train_to_plateau(patience=2)
+    assert (outcome.epochs, outcome.best_epoch, outcome.validation_accuracy) == (4, 2, 0.9)
+    assert all(torch.equal(value, states[1][key]) for key, value in model.state_dict().items())
+    assert len(states) == 4
+
+
+def test_without_patience_every_epoch_is_trained():
+    _, outcome = _train_to_plateau(patience=0, epochs=2)
+    assert (outcome.epochs, outcome.best_epoch, outcome.validation_accuracy) == (2, 2, None)
+
+
+def test_a_killed_run_resumes_its_plateau_search_where_it_stopped(tmp_path, monkeypatch):
+    resume = tmp_path / "model.pt.inprogress"
+    real_epoch, calls = training.train_one_epoch, []
+
+    def dies_in_third_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt("killed")
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(training, "train_one_epoch", dies_in_third_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        _train_to_plateau(resume, patience=3, epochs=4)
+    assert torch.load(resume, weights_only=False)["epoch"] == 2
+    monkeypatch.setattr(training, "train_one_epoch", real_epoch)
+    resumed, resumed_outcome = _train_to_plateau(resume, patience=3, epochs=4)
+    uninterrupted, outcome = _train_to_plateau(patience=3, epochs=4)
+    assert resumed_outcome == outcome
+    assert _same(resumed, uninterrupted)

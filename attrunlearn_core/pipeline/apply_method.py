@@ -61,4 +61,7 @@ def apply_method(
         method_metrics=result.metrics,
     )
     numbers = {k: float(v) for k, v in result.metrics.items() if isinstance(v, (int, float))}
-    save_json({"cell": cell.path, "method": method_name, "method_seconds": seconds, "method_metrics": numbers}, report_out)
+    report = {"cell": cell.path, "method": method_name, "method_seconds": seconds, "method_metrics": numbers}
+    # How long the starting model (baseline-1, or baseline-2) trained before its validation plateau; 0 for a user's own.
+    report["baseline_epochs"] = int(start.get("epoch") or 0)
+    save_json(report, report_out)

@@ -16,6 +16,7 @@ def evaluate_cell(
     attack = load_json(attacks_path)
     report = load_json(report_path)
     row = cell_row(cell, method_name, task, load_json(fidelity_path), attack, float(report["method_seconds"]))
+    row["baseline_epochs"] = report.get("baseline_epochs")
     save_json({"row": row, "attacks": attack["attacks"], "method_metrics": report["method_metrics"]}, output)
     log.info(
         "%s: fidelity %.4f efficacy %.4f (%s; half pool %.4f) chance %.4f | given task %.4f, AUM %.4f",

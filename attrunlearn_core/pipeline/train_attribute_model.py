@@ -43,7 +43,7 @@ def train_attribute_model(
     generator = seed_everything(derive_seed(seed, "attribute_model", dataset, model_name, attribute))
     device = pick_device(device)
     started = time.perf_counter()
-    model, optimizer = fit_classifier(
+    model, optimizer, outcome = fit_classifier(
         build_model_from_spec(model_spec, classes, prepared.images.shape[-1]),
         prepared.images[train_idx],
         labels[train_idx],
@@ -60,8 +60,8 @@ def train_attribute_model(
         attribute,
         classes,
         test_accuracy,
-        training.epochs,
+        outcome.epochs,
         seconds,
     )
     identity = {"dataset": dataset, "arch": arch, "attribute": attribute, "recipe": recipe_values, "seed": seed}
-    save_checkpoint(output, model, optimizer, training.epochs, identity, train_seconds=seconds, test_accuracy=test_accuracy)
+    save_checkpoint(output, model, optimizer, outcome.epochs, identity, train_seconds=seconds, test_accuracy=test_accuracy)

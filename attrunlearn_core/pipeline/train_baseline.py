@@ -42,11 +42,31 @@ def train_baseline(
     resume = Path(str(output) + ".inprogress")
     # A killed run's epochs are resumed only on the same bytes: a prepared file rebuilt with other splits keeps its path.
     resume_identity = {**identity, "prepared_sha256": file_digest(prepared_path)}
-    model, optimizer = fit_classifier(
+    model, optimizer, outcome = fit_classifier(
         model, prepared.split_images("train"), prepared.split_labels("train", task), training, generator, device, resume, resume_identity
     )
     seconds = time.perf_counter() - started
     test_accuracy = accuracy(model, prepared.split_images("test"), prepared.split_labels("test", task), device)
-    log.info("%s/%s seed %d: test accuracy %.4f after %d epochs in %.1fs", dataset, model_name, seed, test_accuracy, training.epochs, seconds)
-    save_checkpoint(output, model, optimizer, training.epochs, identity, train_seconds=seconds, test_accuracy=test_accuracy)
+    log.info(
+        "%s/%s seed %d: test accuracy %.4f with epoch %d of %d (of at most %d) in %.1fs",
+        dataset,
+        model_name,
+        seed,
+        test_accuracy,
+        outcome.best_epoch,
+        outcome.epochs,
+        training.epochs,
+        seconds,
+    )
+    save_checkpoint(
+        output,
+        model,
+        optimizer,
+        outcome.epochs,
+        identity,
+        train_seconds=seconds,
+        test_accuracy=test_accuracy,
+        best_epoch=outcome.best_epoch,
+        validation_accuracy=outcome.validation_accuracy,
+    )
     resume.unlink(missing_ok=True)
