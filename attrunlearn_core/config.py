@@ -130,9 +130,9 @@ def expand_sweep(config: dict, source: str = "config") -> None:
 
 
 def check_names(config: dict, source: str = "config") -> None:
-    from attrunlearn_core.attackers import list_attackers
+    from attrunlearn_core.attackers import ATTACKERS, list_attackers
     from attrunlearn_core.datasets import list_datasets
-    from attrunlearn_core.methods import get_method_class, list_methods
+    from attrunlearn_core.methods import METHODS, get_method_class, list_methods
     from attrunlearn_core.models import list_models
 
     grid = config["grid"]
@@ -153,10 +153,10 @@ def check_names(config: dict, source: str = "config") -> None:
                 f"{source}: models.{name}.checkpoint: no such file {spec['checkpoint']!r} (a relative path is read from the working directory)"
             )
     for attacker in config["attackers"]["names"]:
-        if attacker not in list_attackers():
+        if attacker not in ATTACKERS:  # not list_attackers(): that imports every attacker module
             raise ConfigError(f"{source}: attackers.names: unknown attacker {attacker!r} (known: {', '.join(list_attackers())})")
     for name, spec in config["methods"].items():
-        if spec["method"] not in list_methods():
+        if spec["method"] not in METHODS:
             raise ConfigError(f"{source}: methods.{name}.method: unknown method {spec['method']!r} (known: {', '.join(list_methods())})")
         method_class = get_method_class(spec["method"])
         try:

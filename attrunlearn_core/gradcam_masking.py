@@ -9,7 +9,6 @@ import math
 from contextlib import contextmanager
 
 import torch
-import torchvision.transforms.functional as TF
 from torch import nn
 
 from attrunlearn_core.errors import ConfigError
@@ -123,6 +122,8 @@ def top_fraction_mask(cams: torch.Tensor, fraction: float) -> torch.Tensor:
 def _blurred(images: torch.Tensor) -> torch.Tensor:
     sigma = images.shape[-1] / 8  # wide enough to wash out a shape's outline at any image size
     kernel = 2 * math.ceil(2 * sigma) + 1
+    import torchvision.transforms.functional as TF  # torchvision's import costs seconds; only blur fills need it
+
     return TF.gaussian_blur(images.float(), [kernel, kernel], [sigma, sigma]).round().clamp(0, 255).to(torch.uint8)
 
 

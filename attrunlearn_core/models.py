@@ -6,6 +6,10 @@ cross the boundary, which holds at stage boundaries (ResNet's `layer2`, a ViT en
 stage). Parameters the graph reads directly (a ViT's class token, Swin's attention weights) are not
 activations: each part reads its own. h is handed on as a feature map [N, C, H, W] whatever the
 family's own layout (see feature_layout.py).
+
+torchvision is imported inside the functions that build or trace a model: importing it costs about 2 s
+(its package imports every model family and torch._dynamo), which jobs that only use SplitModel,
+a constant or the checkpoint format should not pay.
 """
 
 from __future__ import annotations
@@ -14,12 +18,7 @@ import logging
 import re
 
 import torch
-import torchvision
 from torch import fx, nn
-from torchvision.models.densenet import _DenseLayer
-from torchvision.models.swin_transformer import ShiftedWindowAttention
-from torchvision.models.vision_transformer import VisionTransformer
-from torchvision.ops import DropBlock2d, StochasticDepth
 
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.feature_layout import CHANNELS_FIRST, AsFeatureMap, FromFeatureMap, layout_of
@@ -46,6 +45,8 @@ class SplitModel(nn.Module):
 
 
 def list_models() -> list[str]:
+    import torchvision
+
     return sorted(torchvision.models.list_models(module=torchvision.models))
 
 
@@ -59,6 +60,9 @@ def _vit_patch(image_size: int, patch: int) -> int:
 
 def _build_vit(arch: str, num_classes: int, image_size: int | None, kwargs: dict) -> nn.Module:
     """torchvision's ViT builders fix the patch and depth; construct the class with them overridden."""
+    import torchvision
+    from torchvision.models.vision_transformer import VisionTransformer
+
     with torch.device("meta"):  # reads the builder's architecture without allocating its weights
         reference = torchvision.models.get_model(arch, weights=None)
     fixed = {
@@ -92,6 +96,8 @@ def build_model(arch: str, num_classes: int, image_size: int | None = None, kwar
     A ViT is built for `image_size` (its patch shrunk where the image is small) and may override its patch and depth."""
     if arch not in list_models():
         raise ConfigError(f"unknown model {arch!r}; any torchvision classification model works, e.g. resnet18, resnet34, resnet50")
+    import torchvision
+
     kwargs = dict(kwargs or {})
     try:
         if arch.startswith("vit_"):
@@ -112,10 +118,16 @@ class _ModeKeepingTracer(fx.Tracer):
     """Keeps as single nodes the modules that pass `self.training` to a function (stochastic depth, Swin's
     attention dropout, DenseNet's dropout): traced through, the mode at trace time would be baked into the graph."""
 
-    LEAVES = (StochasticDepth, DropBlock2d, ShiftedWindowAttention, _DenseLayer)
+    def __init__(self):
+        super().__init__()
+        from torchvision.models.densenet import _DenseLayer
+        from torchvision.models.swin_transformer import ShiftedWindowAttention
+        from torchvision.ops import DropBlock2d, StochasticDepth
+
+        self.leaves = (StochasticDepth, DropBlock2d, ShiftedWindowAttention, _DenseLayer)
 
     def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
-        return isinstance(module, self.LEAVES) or super().is_leaf_module(module, qualified_name)
+        return isinstance(module, self.leaves) or super().is_leaf_module(module, qualified_name)
 
 
 def trace(model: nn.Module) -> fx.GraphModule:

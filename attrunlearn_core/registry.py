@@ -1,7 +1,9 @@
 """Things found by name: methods, attackers, dataset loaders. One pattern for all of them.
 
 A package holds one `Registry`; each of its modules registers what it defines with the registry's decorator.
-On the first lookup every non-private module of the package is imported, so adding a file is all it takes.
+Looking up one name imports only the module named like it (or as the registry's `modules` says), so a job
+pays for the third-party packages of what it uses, not of every method. Listing the names, or a name that
+module does not register, imports every non-private module of the package, so adding a file is all it takes.
 Helper modules (base classes, shared code) are imported too and simply register nothing. A module whose
 optional third-party package is not installed is recorded instead of breaking the others, and asking for it
 by name says which package to install.
@@ -10,6 +12,7 @@ by name says which package to install.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, overload
@@ -20,9 +23,10 @@ T = TypeVar("T", bound=Callable[..., Any])
 
 
 class Registry(Generic[T]):
-    def __init__(self, kind: str, package: str):
+    def __init__(self, kind: str, package: str, modules: dict[str, str] | None = None):
         self.kind = kind  # "method", "attacker", "dataset loader": the word in error messages
         self.package = package  # the package whose modules register into this registry
+        self.modules = modules or {}  # entry name -> the module defining it, where the two differ
         self._entries: dict[str, T] = {}
         self._missing: dict[str, str] = {}  # module name -> the optional package it needs and that is not installed
         self._discovered = False
@@ -51,10 +55,14 @@ class Registry(Generic[T]):
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        if name in self._entries or self._import_own_module(name):
+            return True
         self._discover()
         return name in self._entries
 
     def get(self, name: str) -> T:
+        if name in self._entries or self._import_own_module(name):
+            return self._entries[name]
         self._discover()
         if name in self._entries:
             return self._entries[name]
@@ -65,6 +73,16 @@ class Registry(Generic[T]):
             skipped = ", ".join(f"{module} (needs {package!r})" for module, package in sorted(self._missing.items()))
             message += f"; not loaded, their package is not installed: {skipped}"
         raise ConfigError(message)
+
+    def _import_own_module(self, name: object) -> bool:
+        """Import just the module that should define `name`; True when it registered it."""
+        module = self.modules.get(name, name) if isinstance(name, str) else ""
+        if self._discovered or not module.isidentifier() or module.startswith("_"):
+            return False
+        if importlib.util.find_spec(f"{self.package}.{module}") is None:
+            return False
+        self._import(module)
+        return name in self._entries
 
     def _discover(self) -> None:
         """Import every non-private module of the package once; the imports register the entries."""

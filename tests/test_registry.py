@@ -100,6 +100,22 @@ def test_discovery_imports_every_public_module_on_first_lookup(make_package):
     assert f"{package}.helper" in sys.modules and f"{package}._private" not in sys.modules
 
 
+def test_looking_up_one_name_imports_only_its_module(make_package):
+    package = make_package(
+        {
+            "gear": "from {p} import REGISTRY\n@REGISTRY.register('gear')\ndef gear(): pass\n",
+            "spring_module": "from {p} import REGISTRY\n@REGISTRY.register('spring')\ndef spring(): pass\n",
+            "heavy": "raise RuntimeError('a lookup of another name never imports this module')\n",
+        }
+    )
+    registry = _registry(package)
+    registry.modules = {"spring": "spring_module"}  # a name that differs from its module's
+    assert registry.get("gear").__name__ == "gear" and "spring" in registry
+    assert f"{package}.heavy" not in sys.modules
+    with pytest.raises(RuntimeError, match="never imports"):  # an unknown name still discovers every module
+        registry.get("sprocket")
+
+
 def test_discovery_finds_a_module_added_to_the_package(make_package, tmp_path):
     package = make_package({})
     (tmp_path / package / "brand_new.py").write_text(

@@ -5,7 +5,18 @@ from __future__ import annotations
 from attrunlearn_core.attackers.base import Attacker, AttackerRecipe
 from attrunlearn_core.registry import Registry
 
-ATTACKERS: Registry[type[Attacker]] = Registry("attacker", __name__)
+ATTACKERS: Registry[type[Attacker]] = Registry(
+    "attacker",
+    __name__,
+    modules={
+        "linear": "linear_probe",
+        "mlp": "mlp_probe",
+        "conv": "conv_attacker",
+        "resnet": "resnet_attacker",
+        "logreg": "logistic_regression",
+        "knn": "nearest_neighbours",
+    },
+)
 register_attacker = ATTACKERS.register
 list_attackers = ATTACKERS.names
 get_attacker_class = ATTACKERS.get

@@ -22,14 +22,17 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import torch
 
 from attrunlearn_core.atomic import load_json, save_json
 from attrunlearn_core.config import attribute_names, training_recipe
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.results_table import write_table
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -165,20 +168,23 @@ class PeakMemory:
     """
 
     def __init__(self, device: torch.device):
+        import torch  # here, not at the top: the DAG build and the table job import this module without torch
+
+        self.cuda_api = torch.cuda
         self.device = device
         self.cuda = device.type == "cuda"
         self.measure = "cuda_max_allocated" if self.cuda else "peak_rss"
 
     def current_mb(self) -> float:
         if self.cuda:
-            torch.cuda.synchronize(self.device)
-            return torch.cuda.memory_allocated(self.device) / 2**20
+            self.cuda_api.synchronize(self.device)
+            return self.cuda_api.memory_allocated(self.device) / 2**20
         return _status_mb("VmRSS")
 
     def reset(self) -> None:
         if self.cuda:
-            torch.cuda.synchronize(self.device)
-            torch.cuda.reset_peak_memory_stats(self.device)
+            self.cuda_api.synchronize(self.device)
+            self.cuda_api.reset_peak_memory_stats(self.device)
             return
         try:
             Path("/proc/self/clear_refs").write_text("5")
@@ -187,7 +193,7 @@ class PeakMemory:
 
     def peak_mb(self) -> float:
         if self.cuda:
-            return torch.cuda.max_memory_allocated(self.device) / 2**20
+            return self.cuda_api.max_memory_allocated(self.device) / 2**20
         if self.measure == "peak_rss":
             return _status_mb("VmHWM")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -199,6 +205,8 @@ def measure_mode(spec: dict, mode: str, prepared_path: str | Path, threads: int)
 
     `spec` comes from BenchmarkSettings.measurement_spec.
     """
+    import torch
+
     from attrunlearn_core.datasets.prepared import PreparedDataset
     from attrunlearn_core.detachment.steps import StatsMeter
     from attrunlearn_core.methods.base import UnlearningContext

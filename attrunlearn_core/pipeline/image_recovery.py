@@ -16,7 +16,6 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 from torch.nn import functional as F
-from torchvision.utils import make_grid
 
 from attrunlearn_core.atomic import atomic_path, save_json
 from attrunlearn_core.checkpoints import load_model
@@ -109,6 +108,8 @@ def pick_examples(attribute_labels: torch.Tensor, count: int) -> torch.Tensor:
 
 def recovery_figure(rows: list[torch.Tensor], upscale: int) -> Image.Image:
     """Rows of [n, 3, S, S] images in [0, 1] as one labelled PIL image."""
+    from torchvision.utils import make_grid  # torchvision's import costs seconds; only the figure needs it
+
     grid = make_grid(torch.cat(rows), nrow=len(rows[0]), padding=2, pad_value=1.0)
     grid = F.interpolate(grid[None], scale_factor=upscale, mode="nearest")[0]
     picture = Image.fromarray((grid.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy())
