@@ -63,6 +63,7 @@ def _cells(efficacies, still_climbing=(False, False, False)):
                 "aum": 0.5,
                 "aum_chance_normalised": 0.6,
                 "method_seconds": 1.0 + seed,
+                "baseline_epochs": 10.0 + seed,
             }
             for seed, (e, attacker, climbing) in enumerate(zip(efficacies, ["mlp", "knn", "mlp"], still_climbing, strict=True))
         ]
@@ -76,6 +77,7 @@ def test_summary_rows_carry_mean_std_and_interval_per_metric():
     assert row["efficacy_mean"] == pytest.approx(0.82)
     assert row["efficacy_ci_low"] < row["efficacy_mean"] < row["efficacy_ci_high"]
     assert row["fidelity_std"] == pytest.approx(0.0) and row["method_seconds_mean"] == pytest.approx(2.0)
+    assert row["baseline_epochs_mean"] == pytest.approx(11.0)
 
 
 def test_attack_summary_pools_test_predictions_for_wilson():
