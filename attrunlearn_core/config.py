@@ -6,6 +6,7 @@ machine without it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib.resources import files
 from itertools import product
@@ -56,6 +57,14 @@ def _where(error: jsonschema.ValidationError) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "<top level>"
 
 
+def _message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "uniqueItems":
+        seen = []
+        twice = next(item for item in error.instance if item in seen or seen.append(item))
+        return f"{twice!r} is listed more than once (each entry makes its own cells, so a repeat would count twice)"
+    return error.message
+
+
 def validate_config(config: dict, source: str = "config") -> dict:
     """Schema check (filling defaults in place), then names that must exist elsewhere."""
     import jsonschema
@@ -65,7 +74,7 @@ def validate_config(config: dict, source: str = "config") -> dict:
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]
-        raise ConfigError(f"{source}: {_where(error)}: {error.message}")
+        raise ConfigError(f"{source}: {_where(error)}: {_message(error)}")
     expand_sweep(config, source)
     check_names(config, source)
     return config
@@ -129,7 +138,26 @@ def expand_sweep(config: dict, source: str = "config") -> None:
             config["grid"]["methods"].append(name)
 
 
+# Dataset, model, method and attribute names become file and folder names under results/<name>/.
+PATH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=+-]*$")
+
+
+def check_path_names(config: dict, source: str = "config") -> None:
+    """Every name that becomes a path component matches PATH_NAME: no separator, no leading dot, not empty."""
+    named = [(f"{section}.{name}", name) for section in ("datasets", "models", "methods") for name in config[section]]
+    for dataset, spec in config["datasets"].items():
+        for attribute in spec["attributes"]:
+            parts = attribute if isinstance(attribute, list) else [attribute]
+            named += [(f"datasets.{dataset}.attributes", part) for part in parts]
+    for where, name in named:
+        if not PATH_NAME.match(name):
+            raise ConfigError(
+                f"{source}: {where}: name {name!r} becomes a file name: use letters, digits and _ . = + -, starting with a letter or digit"
+            )
+
+
 def check_names(config: dict, source: str = "config") -> None:
+    check_path_names(config, source)
     from attrunlearn_core.attackers import ATTACKERS, list_attackers
     from attrunlearn_core.datasets import list_datasets
     from attrunlearn_core.methods import METHODS, get_method_class, list_methods

@@ -126,6 +126,41 @@ CONFIG_CASES = {
 }
 
 
+UNSAFE_NAMES = {"dotdot": "..", "slash": "a/b", "leading_dot": ".hidden", "empty": ""}
+
+
+def _rename(section: str, old: str, new: str):
+    """Renames a dataset, model or method everywhere the grid refers to it."""
+
+    def change(config):
+        config[section][new] = config[section].pop(old)
+        config["grid"][section] = [new if name == old else name for name in config["grid"][section]]
+
+    return change
+
+
+for _label, _name in UNSAFE_NAMES.items():
+    CONFIG_CASES[f"dataset_named_{_label}"] = (_rename("datasets", "embedded", _name), [f"datasets.{_name}", "becomes a file name"])
+    CONFIG_CASES[f"model_named_{_label}"] = (_rename("models", "resnet18", _name), [f"models.{_name}", "becomes a file name"])
+    CONFIG_CASES[f"method_named_{_label}"] = (_rename("methods", "original", _name), [f"methods.{_name}", "becomes a file name"])
+    CONFIG_CASES[f"attribute_named_{_label}"] = (
+        _set("datasets.embedded.attributes", [_name]),
+        ["datasets.embedded.attributes", f"name {_name!r} becomes a file name"],
+    )
+CONFIG_CASES["sweep_value_with_a_slash"] = (
+    lambda config: config.update(sweep={"base": "original", "params": {"note": ["a/b"]}}),
+    ["methods.original__note=a/b", "becomes a file name"],
+)
+CONFIG_CASES["seed_twice"] = (_set("grid.seeds", [0, 0]), ["grid.seeds", "0 is listed more than once"])
+CONFIG_CASES["dataset_twice"] = (_set("grid.datasets", ["embedded", "embedded"]), ["grid.datasets", "'embedded' is listed more than once"])
+CONFIG_CASES["model_twice"] = (_set("grid.models", ["resnet18", "resnet18"]), ["grid.models", "'resnet18' is listed more than once"])
+CONFIG_CASES["method_twice"] = (_set("grid.methods", ["original", "original"]), ["grid.methods", "'original' is listed more than once"])
+CONFIG_CASES["attribute_twice"] = (
+    _set("datasets.embedded.attributes", ["color", "color"]),
+    ["datasets.embedded.attributes", "'color' is listed more than once"],
+)
+
+
 @pytest.mark.parametrize("case", CONFIG_CASES, ids=list(CONFIG_CASES))
 def test_config_fault_is_one_line_naming_the_key(case):
     change, fragments = CONFIG_CASES[case]
