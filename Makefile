@@ -18,11 +18,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-# After a crash or kill, `make run` again resumes: a lock left by a dead run is removed (a live run's is kept and
-# the new run refused) and jobs the killed run left incomplete are rerun.
+# After a crash or kill, the same command resumes (so does plain `snakemake --cores all`): the Snakefile removes a
+# lock left by a dead run (a live run's is kept and the new run refused) and profiles/default reruns unfinished jobs.
 run: $(STAMP)  ## run the default grid (config.yaml) with all cores
-	$(BIN)/python -m attrunlearn_core.stale_lock .
-	$(BIN)/snakemake --cores all --rerun-incomplete $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake --cores all $(SNAKEMAKE_ARGS)
 
 test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -38,7 +37,7 @@ report: $(STAMP)  ## finish the grid CONFIG (default config.yaml), then write re
 	$(BIN)/snakemake --cores 1 --configfile $(CONFIG) --report results/$(GRID)/report.html $(SNAKEMAKE_ARGS)
 
 dry-run: $(STAMP)
-	$(BIN)/snakemake -n --quiet rules --rerun-incomplete $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake -n --quiet rules $(SNAKEMAKE_ARGS)
 
 lint: $(STAMP)  ## ruff, snakefmt and snakemake's own linter: all three report, and it fails if any found something
 	@status=0; \

@@ -20,12 +20,13 @@ from attrunlearn_core.config import (
     training_recipe,
     validate_config,
 )
-from attrunlearn_core.errors import ConfigError
+from attrunlearn_core.errors import AttrUnlearnError, ConfigError
 from attrunlearn_core.job_resources import check_resource_rules, rule_resources
 from attrunlearn_core.methods import get_method_class
 from attrunlearn_core.pipeline.benchmark_efficiency import MODES as EFFICIENCY_MODES
 from attrunlearn_core.pipeline.benchmark_efficiency import BenchmarkSettings
 from attrunlearn_core.pipeline.mask_dataset import masking_params
+from attrunlearn_core.stale_lock import clear_stale_lock
 
 
 def declared_rules():
@@ -49,6 +50,15 @@ except (WorkflowError, ConfigError) as error:
         except ConfigError as detailed:
             error = detailed
     sys.exit(f"attrunlearn: {str(error).splitlines()[0]}")
+
+# A run killed with SIGKILL leaves Snakemake's lock behind; it is removed here, before Snakemake takes the lock,
+# when no other snakemake works in this directory (a live one keeps it, and this run stops with one line).
+if workflow.is_main_process:
+    try:
+        if clear_stale_lock(Path.cwd()):
+            print(f"attrunlearn: removed the stale lock of a killed run in {Path.cwd()}; resuming", file=sys.stderr)
+    except AttrUnlearnError as error:
+        sys.exit(f"attrunlearn: {error}")
 
 # Everything a grid writes lives under results/<name>/, so two grids never overwrite each other; prepared data
 # and models are kept per grid too (never reused across settings). Only the MLflow store results/mlflow.db is shared.

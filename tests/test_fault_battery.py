@@ -8,6 +8,7 @@ Each case prints its line (`pytest -s` shows them, prefixed `[battery]`).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import hashlib
@@ -22,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+import yaml
 from mlflow.tracking import MlflowClient
 from test_dataset_loaders import CELEBA_ATTRIBUTES, make_tar, write_cifar_batches, write_cifar_folders, write_image
 
@@ -36,7 +38,7 @@ from attrunlearn_core.models import build_split_model
 from attrunlearn_core.pipeline.apply_method import apply_method
 from attrunlearn_core.pipeline.prepare_dataset import prepare_dataset
 from attrunlearn_core.pipeline.train_baseline import train_baseline
-from attrunlearn_core.stale_lock import clear_stale_lock, live_snakemake_pids
+from attrunlearn_core.stale_lock import clear_stale_lock
 from attrunlearn_core.training import TrainingRecipe, fit_classifier
 
 from conftest import REPO, TINY_CONFIG, tiny_embedded_prepared, write_config
@@ -542,9 +544,8 @@ GRID["mlflow"] = {"experiment": "battery"}
 
 
 def make_run_command(workdir: Path, configfile: Path) -> list[str]:
-    """What `make run` does (the Makefile's two lines), against another working directory and config."""
-    snakemake_args = f"-s {REPO / 'Snakefile'} --directory {workdir} --configfile {configfile} --cores 8 --rerun-incomplete"
-    return ["bash", "-c", f"{sys.executable} -m attrunlearn_core.stale_lock {workdir} && {sys.executable} -m snakemake {snakemake_args}"]
+    """The design's plain `snakemake --cores ...` (what `make run` runs), against another working directory and config."""
+    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(configfile), "--cores", "8"]
 
 
 def _run(workdir: Path, configfile: Path, **kwargs) -> subprocess.CompletedProcess:
@@ -577,10 +578,10 @@ def uninterrupted(tmp_path_factory) -> Path:
     return workdir
 
 
-@pytest.fixture(scope="module")
-def killed(tmp_path_factory) -> dict:
-    """The same grid killed with SIGKILL (whole process group) in the middle of training, then run again."""
-    workdir = tmp_path_factory.mktemp("killed")
+def _killed_in_training(tmp_path_factory, whole_group: bool) -> dict:
+    """The grid under plain snakemake, killed with SIGKILL in the middle of training (the snakemake process alone, or
+    its whole process group), then the same command again."""
+    workdir = tmp_path_factory.mktemp("killed_group" if whole_group else "killed_snakemake")
     configfile = write_config(GRID, workdir / "grid.yaml")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     first = subprocess.Popen(
@@ -591,21 +592,31 @@ def killed(tmp_path_factory) -> dict:
     while not epoch_saved.exists() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert first.poll() is None, "the run ended before it could be killed"
-    concurrent = subprocess.run([sys.executable, "-m", "attrunlearn_core.stale_lock", str(workdir)], capture_output=True, text=True, env=env)
-    os.killpg(first.pid, signal.SIGKILL)
+    if whole_group:
+        os.killpg(first.pid, signal.SIGKILL)
+    else:
+        os.kill(first.pid, signal.SIGKILL)
     first.wait()
-    for _ in range(100):
-        if not live_snakemake_pids(workdir):
-            break
-        time.sleep(0.05)
     state = {
         "locks": sorted(p.name for p in (workdir / ".snakemake/locks").glob("*.lock")),
-        "concurrent": concurrent,
         "had_baseline": (workdir / "results/default/models/embedded/resnet18/seed0/baseline.pt").exists(),
     }
     state["rerun"] = _run(workdir, configfile)
     state["workdir"] = workdir
+    if not whole_group:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(first.pid, signal.SIGKILL)  # the killed run's orphaned job, if it still trains
     return state
+
+
+@pytest.fixture(scope="module")
+def killed(tmp_path_factory) -> dict:
+    return _killed_in_training(tmp_path_factory, whole_group=True)
+
+
+@pytest.fixture(scope="module")
+def killed_snakemake_only(tmp_path_factory) -> dict:
+    return _killed_in_training(tmp_path_factory, whole_group=False)
 
 
 def test_many_cores_against_mlflow_one_run_per_cell(uninterrupted):
@@ -614,24 +625,43 @@ def test_many_cores_against_mlflow_one_run_per_cell(uninterrupted):
     nothing_half_written(uninterrupted / "results")
 
 
-def test_concurrent_run_is_refused_with_one_line(killed):
-    result = killed["concurrent"]
+def test_concurrent_run_is_refused_with_one_line(tmp_path):
+    """A second run while a live snakemake holds the directory's lock (here a stand-in process named snakemake)."""
+    locks = tmp_path / ".snakemake" / "locks"
+    locks.mkdir(parents=True)
+    (locks / "0.input.lock").write_text("held")
+    stand_in = tmp_path / "snakemake"
+    stand_in.write_text("import time\ntime.sleep(300)\n")
+    live = subprocess.Popen([sys.executable, str(stand_in)], cwd=tmp_path)
+    try:
+        result = _run(tmp_path, write_config(GRID, tmp_path / "grid.yaml"))
+    finally:
+        live.kill()
+        live.wait()
     assert result.returncode == 1
-    one_line(result.stderr, "attrunlearn: ", ".snakemake/locks", "another snakemake run (pid", "wait for it to finish")
+    assert (locks / "0.input.lock").exists() and not (tmp_path / "results").exists()
+    errors = [line for line in result.stderr.splitlines() if "Error" in line or line.startswith("attrunlearn:")]
+    assert len(errors) == 1, result.stderr
+    one_line(errors[0], "attrunlearn: ", ".snakemake/locks", "another snakemake run (pid", "wait for it to finish")
 
 
-def test_kill_9_then_the_same_command_completes(killed):
+@pytest.mark.parametrize("kill", ["killed", "killed_snakemake_only"])
+def test_kill_9_then_the_same_plain_snakemake_command_completes(kill, request):
+    killed = request.getfixturevalue(kill)
     assert killed["locks"], "the killed run left no lock: the stale-lock case was not exercised"
     assert not killed["had_baseline"], "killed after training finished: the incomplete-job case was not exercised"
     rerun = killed["rerun"]
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     notice = [line for line in rerun.stderr.splitlines() if line.startswith("attrunlearn:")]
     one_line("\n".join(notice), "removed the stale lock of a killed run", "resuming")
-    assert "resuming" in (killed["workdir"] / "results/default/logs/train_baseline/embedded/resnet18/seed0.log").read_text()
+    if kill == "killed":  # with the snakemake process alone killed, its orphaned job may finish first: then it is rerun whole
+        assert "resuming" in (killed["workdir"] / "results/default/logs/train_baseline/embedded/resnet18/seed0.log").read_text()
     nothing_half_written(killed["workdir"] / "results")
 
 
-def test_kill_9_and_rerun_gives_the_uninterrupted_tables(killed, uninterrupted):
+@pytest.mark.parametrize("kill", ["killed", "killed_snakemake_only"])
+def test_kill_9_and_rerun_gives_the_uninterrupted_tables(kill, request, uninterrupted):
+    killed = request.getfixturevalue(kill)
     resumed, reference = comparable_tables(killed["workdir"]), comparable_tables(uninterrupted)
     assert {"cells", "attacks"} <= set(reference) and set(resumed) == set(reference)
     for name in reference:
@@ -670,4 +700,6 @@ def test_divergence_in_the_workflow_leaves_earlier_tables_and_mlflow_intact(unin
 
 def test_makefile_run_is_the_command_the_battery_kills():
     recipe = (REPO / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
-    assert "-m attrunlearn_core.stale_lock ." in recipe and "--rerun-incomplete" in recipe
+    assert recipe.splitlines()[-1].split() == ["$(BIN)/snakemake", "--cores", "all", "$(SNAKEMAKE_ARGS)"]
+    profile = yaml.safe_load((REPO / "profiles/default/config.yaml").read_text())
+    assert profile == {"rerun-incomplete": True}
