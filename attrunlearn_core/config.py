@@ -57,7 +57,13 @@ def _where(error: jsonschema.ValidationError) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "<top level>"
 
 
+# What a pattern-checked key accepts, in words.
+PATTERN_WORDS = {"device": "auto, cpu, cuda or cuda:N"}
+
+
 def _message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "pattern" and _where(error) in PATTERN_WORDS:
+        return f"{error.instance!r} is not one of {PATTERN_WORDS[_where(error)]}"
     if error.validator == "uniqueItems":
         seen = []
         twice = next(item for item in error.instance if item in seen or seen.append(item))

@@ -19,3 +19,11 @@ class ArtifactError(AttrUnlearnError):
 
 class DivergenceError(AttrUnlearnError):
     """Training produced a non-finite loss; the job stops before writing anything."""
+
+
+class EnvironmentFault(AttrUnlearnError):
+    """The machine, not the config or the data: a full disk, a tracking store that is corrupt or does not answer, no GPU."""
+
+
+class DiskFullError(EnvironmentFault):
+    pass

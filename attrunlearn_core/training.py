@@ -13,7 +13,7 @@ from tqdm import tqdm
 from attrunlearn_core.artifacts import ADVICE, load_artifact
 from attrunlearn_core.atomic import save_torch
 from attrunlearn_core.divergence import check_finite
-from attrunlearn_core.errors import ArtifactError, DivergenceError
+from attrunlearn_core.errors import ArtifactError, DivergenceError, EnvironmentFault
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,16 @@ class TrainingRecipe:
 
 
 def pick_device(preference: str = "auto") -> torch.device:
+    """`auto` falls back to the CPU; `cuda` or `cuda:N` without that GPU is refused with one line."""
     if preference == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(preference)
+    device = torch.device(preference)
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (device.index or 0) >= count:
+            have = f"it has {count} CUDA device(s)" if count else "it has no usable CUDA device"
+            raise EnvironmentFault(f"config: device {preference}: this machine cannot run it ({have}); use device: auto or cpu")
+    return device
 
 
 def to_input(images: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -192,9 +199,7 @@ def _resume(resume_path, config, model, optimizer, scheduler, generator) -> dict
     if resume_path is None or not Path(resume_path).exists():
         return None
     try:
-        state = load_artifact(
-            resume_path, "training resume state", keys=("model_state", "optimizer", "scheduler", "generator", "config", *PROGRESS)
-        )
+        state = load_artifact(resume_path, "training resume state", keys=("model_state", "optimizer", "scheduler", "generator", "config", *PROGRESS))
     except ArtifactError as error:
         log.warning("%s; training starts at epoch 1", str(error).removesuffix(ADVICE))
         return None

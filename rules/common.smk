@@ -27,6 +27,7 @@ from attrunlearn_core.pipeline.benchmark_efficiency import MODES as EFFICIENCY_M
 from attrunlearn_core.pipeline.benchmark_efficiency import BenchmarkSettings
 from attrunlearn_core.pipeline.mask_dataset import masking_params
 from attrunlearn_core.stale_lock import clear_stale_lock
+from attrunlearn_core.tracking_store import check_tracking_store
 
 
 def declared_rules():
@@ -55,6 +56,7 @@ except (WorkflowError, ConfigError) as error:
 # when no other snakemake works in this directory (a live one keeps it, and this run stops with one line).
 if workflow.is_main_process:
     try:
+        check_tracking_store(config["mlflow"]["tracking_uri"], "config")
         if clear_stale_lock(Path.cwd()):
             print(f"attrunlearn: removed the stale lock of a killed run in {Path.cwd()}; resuming", file=sys.stderr)
     except AttrUnlearnError as error:
