@@ -100,3 +100,14 @@ def tokens_to_grid(tokens: torch.Tensor) -> torch.Tensor:
             raise ValueError(f"{count} tokens are neither a square grid nor a class token and a square grid")
         tokens = tokens[:, 1:]
     return tokens.reshape(tokens.shape[0], side, side, tokens.shape[2]).permute(0, 3, 1, 2)
+
+
+def spatial_view(h: torch.Tensor) -> torch.Tensor:
+    """h as AsFeatureMap gives it, with tokens ([N, D, T, 1]) laid back out on their patch grid [N, D, g, g] (class
+    token dropped), for what reads h as an image (the recovery decoder). Other maps are already spatial."""
+    if h.ndim == 4 and h.shape[-1] == 1 and h.shape[-2] > 1:
+        try:
+            return tokens_to_grid(h.squeeze(-1).transpose(1, 2)).contiguous()
+        except ValueError:  # not a square grid of patches: the decoder reads the token column as it is
+            return h
+    return h

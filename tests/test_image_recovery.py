@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from tiny_transformers import tiny_split_transformer
 from torch import nn
 
 from attrunlearn_core.checkpoints import save_checkpoint
@@ -15,6 +16,8 @@ from attrunlearn_core.config import Cell
 from attrunlearn_core.datasets.embedded import load_embedded
 from attrunlearn_core.datasets.prepared import prepare
 from attrunlearn_core.errors import ConfigError
+from attrunlearn_core.feature_layout import spatial_view
+from attrunlearn_core.features import extract_features
 from attrunlearn_core.models import SplitModel, build_split_model
 from attrunlearn_core.pipeline.image_recovery import RecoveryRecipe, image_recovery, pick_examples, recover_images, recovery_figure
 from attrunlearn_core.seeding import seed_everything
@@ -83,3 +86,23 @@ def test_unknown_recovery_setting_is_a_one_line_config_error():
     with pytest.raises(ConfigError) as error:
         RecoveryRecipe.from_config({"epochs": 2, "colour": "yes"})
     assert "benchmark.recovery" in str(error.value) and "colour" in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("family", ["vit", "swin"])
+def test_a_transformers_h_is_recovered_at_the_input_size(prepared, family):
+    """A ViT's h is 17 tokens (a class token and a 4x4 patch grid): the decoder reads the grid, not a 17x1 image."""
+    model = tiny_split_transformer(family)
+    h = extract_features(model, prepared.split_images("attacker_test")[:2], torch.device("cpu"))["split"]
+    grid = spatial_view(h)
+    assert grid.shape[-2] == grid.shape[-1] and (family != "vit" or grid.shape[-2:] == (4, 4))
+    recovered = recover_images(model, prepared, RecoveryRecipe(epochs=1, batch_size=64), seed_everything(0), torch.device("cpu"))
+    assert recovered["images"].shape == (24, 3, 16, 16) and np.isfinite(recovered["mse"])
+
+
+def test_spatial_view_lays_tokens_on_their_patch_grid():
+    tokens = torch.arange(2 * 5 * 3, dtype=torch.float32).reshape(2, 5, 3)  # a class token and a 2x2 grid of 3 dims
+    grid = spatial_view(tokens.transpose(1, 2).unsqueeze(-1))
+    assert grid.shape == (2, 3, 2, 2)
+    assert torch.equal(grid[:, :, 1, 0], tokens[:, 3])  # patch (row 1, column 0) is the fourth token, after the class token
+    square = torch.rand(2, 3, 4, 4)
+    assert spatial_view(square) is square

@@ -197,6 +197,19 @@ def test_leace_on_h_makes_a_linear_probe_on_train_h_fall_to_chance_and_keeps_the
     assert accuracy(result.model, images, prepared.split_labels("train", TASK), CPU) > 0.8
 
 
+
+@pytest.mark.parametrize("method", ["leace", "qleace"])
+def test_a_closed_form_eraser_says_what_it_fits_and_refuses_an_h_past_max_dim(method, caplog):
+    dim = fresh_model().extractor(to_input(tiny_prepared().split_images("train")[:1], CPU)).numel()
+    with caplog.at_level("INFO", logger="attrunlearn_core.methods.leace"):
+        get_method_class(method)().unlearn(fresh_model(), context("color"))
+    assert any(f"h of d = {dim} values" in message and "about" in message for message in caplog.messages)
+    with pytest.raises(ConfigError) as error:
+        get_method_class(method)({"max_dim": dim - 1}).unlearn(fresh_model(), context("color"))
+    message = str(error.value)
+    assert len(message.splitlines()) == 1 and f"d = {dim} values" in message and "split earlier, or raise params.max_dim" in message
+
+
 # ---------------------------------------------------------------- instance-wise unlearning
 
 

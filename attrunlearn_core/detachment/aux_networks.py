@@ -40,7 +40,7 @@ class ReconstructionDecoder(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         logits = self.layers(h)
-        if logits.shape[-1] != self.out_size:
+        if logits.shape[-2:] != (self.out_size, self.out_size):  # e.g. a token column [T, 1], or a size not a power of 2 away
             logits = F.interpolate(logits, size=(self.out_size, self.out_size), mode="bilinear", align_corners=False)
         return logits
 

@@ -12,11 +12,15 @@ the erased train features, the extractor and eraser frozen.
 
 from __future__ import annotations
 
+import logging
+import time
+
 import torch
 from concept_erasure import LeaceFitter
 from torch import nn
 
 from attrunlearn_core.divergence import check_finite
+from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.methods import register_method
 from attrunlearn_core.methods.base import MethodResult, UnlearningContext, UnlearningMethod
 from attrunlearn_core.models import SplitModel
@@ -58,6 +62,36 @@ def fit_affine_erasure(features: torch.Tensor, z: torch.Tensor, num_classes: int
     return AffineErasure(eraser.bias, left, right)
 
 
+log = logging.getLogger(__name__)
+
+CALIBRATION_DIM = 1024  # the eigendecomposition timed to estimate the real one (O(d^3))
+
+
+def _eigh_seconds(dim: int, device: torch.device) -> float:
+    """This machine's time for a float64 eigendecomposition of d x d, scaled from one of CALIBRATION_DIM."""
+    size = min(dim, CALIBRATION_DIM)
+    generator = torch.Generator(device=device).manual_seed(0)  # never the global stream: the run stays as seeded
+    matrix = torch.randn(size, size, dtype=torch.float64, device=device, generator=generator)
+    matrix = matrix @ matrix.T
+    start = time.perf_counter()
+    torch.linalg.eigh(matrix)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return (time.perf_counter() - start) * (dim / size) ** 3
+
+
+def announce_fit(name: str, dim: int, samples: int, max_dim: int, device: torch.device) -> None:
+    """Logs what the closed-form fit costs before it starts, and refuses one past `max_dim` with one line."""
+    gigabytes = dim * dim * 8 / 1e9
+    if dim > max_dim:
+        raise ConfigError(
+            f"{name}: h has d = {dim} values at this split, past max_dim {max_dim}: its d x d float64 covariance takes "
+            f"{gigabytes:.1f} GB and its eigendecomposition O(d^3) time; split earlier, or raise params.max_dim to fit it anyway"
+        )
+    estimate = _eigh_seconds(dim, device) if dim > CALIBRATION_DIM else 0.0
+    log.info("%s: fitting on %d images, h of d = %d values (covariance %.2f GB); about %.0f s on %s", name, samples, dim, gigabytes, estimate, device)
+
+
 @torch.no_grad()
 def _features(extractor: nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 256) -> torch.Tensor:
     extractor.eval()
@@ -73,6 +107,7 @@ class Leace(UnlearningMethod):
         "batch_size": 128,
         "shrinkage": True,  # shrinkage estimate of h's covariance (h has as many dimensions as samples, or more)
         "svd_tol": 0.01,
+        "max_dim": 16384,  # refuse h larger than this (d^3 fit: ~13,000 values took ~20 min on a CPU core); split earlier instead
     }
 
     @classmethod
@@ -82,6 +117,7 @@ class Leace(UnlearningMethod):
         require_number(cls.name, p, "batch_size", minimum=1, integer=True)
         require_number(cls.name, p, "lr", minimum=0.0, strict=True)
         require_number(cls.name, p, "svd_tol", minimum=0.0, strict=True)
+        require_number(cls.name, p, "max_dim", minimum=1, integer=True)
         require_bool(cls.name, p, "shrinkage")
         return p
 
@@ -91,6 +127,7 @@ class Leace(UnlearningMethod):
         z, classes = context.train_attribute_labels()
         h = _features(model.extractor, context.train_images(), device)
         # O(d^3) in d = h's size (2048 at 32x32 inputs, 8192 at 64x64): fitted on the run's device.
+        announce_fit(self.name, h[0].numel(), len(h), p["max_dim"], device)
         erasure = fit_affine_erasure(h.to(device), z.to(device), classes, p["shrinkage"], p["svd_tol"])
         with torch.no_grad():
             erased = torch.cat([erasure(h[i : i + 512].to(device)).cpu() for i in range(0, len(h), 512)])

@@ -21,7 +21,7 @@ from torch import nn
 
 from attrunlearn_core.methods import register_method
 from attrunlearn_core.methods.base import MethodResult, UnlearningContext
-from attrunlearn_core.methods.leace import AffineErasure, Leace, _features, fit_affine_erasure
+from attrunlearn_core.methods.leace import AffineErasure, Leace, _features, announce_fit, fit_affine_erasure
 from attrunlearn_core.models import SplitModel
 from attrunlearn_core.unlearning.params import require_number
 
@@ -105,6 +105,7 @@ class QuadraticLeace(Leace):
         model.to(device)
         z, classes = context.train_attribute_labels()
         h = _features(model.extractor, context.train_images(), device)
+        announce_fit(self.name, h[0].numel(), len(h), p["max_dim"], device)
         erasure = fit_quadratic_erasure(h.to(device), z.to(device), classes, p["components"], p["shrinkage"], p["svd_tol"])
         with torch.no_grad():
             erased = torch.cat([erasure(h[i : i + 512].to(device)).cpu() for i in range(0, len(h), 512)])

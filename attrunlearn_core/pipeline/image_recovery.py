@@ -24,6 +24,7 @@ from attrunlearn_core.datasets.prepared import PreparedDataset, joint_labels
 from attrunlearn_core.detachment.aux_networks import ReconstructionDecoder
 from attrunlearn_core.divergence import check_finite
 from attrunlearn_core.errors import ConfigError
+from attrunlearn_core.feature_layout import spatial_view
 from attrunlearn_core.features import extract_features
 from attrunlearn_core.models import SplitModel
 from attrunlearn_core.seeding import derive_seed, seed_everything
@@ -61,7 +62,7 @@ def fit_recovery_decoder(
     h_train: torch.Tensor, images_train: torch.Tensor, recipe: RecoveryRecipe, generator: torch.Generator, device: torch.device
 ) -> ReconstructionDecoder:
     """A decoder from h to the full-resolution image, trained from scratch with BCE against x in [0, 1]."""
-    channels, size = h_train.shape[1], h_train.shape[-1]
+    channels, size = h_train.shape[1], min(h_train.shape[-2:])
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
     decoder = ReconstructionDecoder(channels, size, images_train.shape[-1], recipe.width or max(32, channels)).to(device).train()
     optimizer = torch.optim.AdamW(decoder.parameters(), lr=recipe.lr)
@@ -84,8 +85,8 @@ def fit_recovery_decoder(
 def recover_images(model: SplitModel, prepared: PreparedDataset, recipe: RecoveryRecipe, generator: torch.Generator, device: torch.device) -> dict:
     """Reconstructions of all attacker-test images from the model's h, and their errors."""
     train_images, test_images = prepared.split_images("attacker_train"), prepared.split_images("attacker_test")
-    h_train = extract_features(model, train_images, device)["split"]
-    h_test = extract_features(model, test_images, device)["split"]
+    h_train = spatial_view(extract_features(model, train_images, device)["split"])
+    h_test = spatial_view(extract_features(model, test_images, device)["split"])
     h_train, h_test = _standardise(h_train, h_test)
     with torch.enable_grad():
         decoder = fit_recovery_decoder(h_train, train_images, recipe, generator, device)
