@@ -197,7 +197,6 @@ def test_leace_on_h_makes_a_linear_probe_on_train_h_fall_to_chance_and_keeps_the
     assert accuracy(result.model, images, prepared.split_labels("train", TASK), CPU) > 0.8
 
 
-
 @pytest.mark.parametrize("method", ["leace", "qleace"])
 def test_a_closed_form_eraser_says_what_it_fits_and_refuses_an_h_past_max_dim(method, caplog):
     dim = fresh_model().extractor(to_input(tiny_prepared().split_images("train")[:1], CPU)).numel()
