@@ -30,6 +30,8 @@ DEFAULT_IMAGE_SIZE = 32
 # A ViT's architecture as its builder fixes it; a model entry's kwargs may override these.
 VIT_ARCHITECTURE = ("patch_size", "num_layers", "num_heads", "hidden_dim", "mlp_dim")
 MIN_PATCH_GRID = 4
+# A Swin's stages as its builder fixes them; a model entry's kwargs may override these.
+SWIN_ARCHITECTURE = ("patch_size", "embed_dim", "depths", "num_heads", "window_size")
 
 
 class SplitModel(nn.Module):
@@ -91,9 +93,32 @@ def _build_vit(arch: str, num_classes: int, image_size: int | None, kwargs: dict
     return VisionTransformer(**values)
 
 
+def _build_swin(arch: str, num_classes: int, kwargs: dict) -> nn.Module:
+    """torchvision's Swin builders fix the stages; construct the class with them read off the builder's model and
+    overridden by `kwargs` (e.g. a tiny Swin: patch_size, embed_dim, depths, num_heads, window_size)."""
+    import torchvision
+    from torchvision.models.swin_transformer import SwinTransformer
+
+    with torch.device("meta"):
+        reference = torchvision.models.get_model(arch, weights=None)
+    stem, stages = reference.features[0][0], [reference.features[i] for i in range(1, len(reference.features), 2)]
+    fixed = {
+        "patch_size": list(stem.kernel_size),
+        "embed_dim": stem.out_channels,
+        "depths": [len(stage) for stage in stages],
+        "num_heads": [stage[0].attn.num_heads for stage in stages],
+        "window_size": list(stages[0][0].attn.window_size),
+        "stochastic_depth_prob": stages[-1][-1].stochastic_depth.p,  # the last block's rate is the builder's setting
+        "block": type(stages[0][0]),
+        "downsample_layer": type(reference.features[2]),
+    }
+    return SwinTransformer(**{**fixed, **kwargs, "num_classes": num_classes})
+
+
 def build_model(arch: str, num_classes: int, image_size: int | None = None, kwargs: dict | None = None) -> nn.Module:
     """A randomly initialised torchvision model; `kwargs` go to its builder (those it takes, e.g. `dropout`).
-    A ViT is built for `image_size` (its patch shrunk where the image is small) and may override its patch and depth."""
+    A ViT is built for `image_size` (its patch shrunk where the image is small) and may override its patch and depth;
+    a Swin may override its stages (SWIN_ARCHITECTURE)."""
     if arch not in list_models():
         raise ConfigError(f"unknown model {arch!r}; any torchvision classification model works, e.g. resnet18, resnet34, resnet50")
     import torchvision
@@ -102,6 +127,8 @@ def build_model(arch: str, num_classes: int, image_size: int | None = None, kwar
     try:
         if arch.startswith("vit_"):
             return _build_vit(arch, num_classes, image_size, kwargs)
+        if arch.startswith("swin_") and set(kwargs) & set(SWIN_ARCHITECTURE):
+            return _build_swin(arch, num_classes, kwargs)
         return torchvision.models.get_model(arch, weights=None, num_classes=num_classes, **kwargs)
     except TypeError as error:
         raise ConfigError(f"kwargs: {arch} does not take {sorted(kwargs)}: {error}") from None
