@@ -58,7 +58,7 @@ class UnlearningMethod:
     DEFAULTS: ClassVar[dict] = {}
     supports_multi_attribute: ClassVar[bool] = True
     # "baseline": starts from the baseline-1 checkpoint. Other values name a different starting point
-    # the workflow must build first (see rules/unlearn.smk).
+    # the workflow must build first (see _starting_point in rules/common.smk).
     starts_from: ClassVar[str] = "baseline"
 
     def __init__(self, params: dict | None = None):
