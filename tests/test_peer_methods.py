@@ -410,3 +410,30 @@ def test_qleace_inserts_a_picklable_eraser_and_keeps_the_task():
         assert torch.equal(restored(to_input(images, CPU)), result.model(to_input(images, CPU)))
     assert result.metrics["components"] == 16 and result.metrics["erased_rank"] == 7  # joint z: 4 x 2 values
     assert accuracy(result.model, images, prepared.split_labels("train", TASK), CPU) > 0.8
+
+
+# ---------------------------------------------------------------- the fine-tune control
+
+
+def test_the_finetune_control_has_detachments_budget_and_schedule():
+    finetune, detachment = get_method_class("finetune"), get_method_class("detachment")
+    assert finetune.DEFAULTS == {key: detachment.DEFAULTS[key] for key in ("epochs", "batch_size", "lr", "classifier_lr", "weight_decay")}
+
+
+def test_the_finetune_control_trains_the_task_alone_and_repeats_under_its_seed():
+    prepared = tiny_prepared()
+    images, task = prepared.split_images("train"), prepared.split_labels("train", TASK)
+    seed_everything(3)
+    start = small_model()
+    before = accuracy(start, images, task, CPU)
+    runs = [get_method_class("finetune")({"epochs": 20, "batch_size": 16}).unlearn(copy.deepcopy(start), context(seed=7)) for _ in range(2)]
+    assert accuracy(runs[0].model, images, task, CPU) > before + 0.2
+    assert all(torch.equal(a, b) for a, b in zip(runs[0].model.state_dict().values(), runs[1].model.state_dict().values(), strict=True))
+    assert runs[0].metrics["task_loss"] < 1.25  # below chance-level cross-entropy, ln 4 = 1.39
+
+
+@pytest.mark.parametrize("params, fragment", [({"epochs": 0}, "epochs: 0 must be an integer >= 1"), ({"lr": -1.0}, "lr: -1.0 must be a number >= 0")])
+def test_bad_finetune_values_are_one_line_config_errors(params, fragment):
+    with pytest.raises(ConfigError) as error:
+        get_method_class("finetune").resolve_params(params)
+    assert fragment in str(error.value) and len(str(error.value).splitlines()) == 1

@@ -27,6 +27,7 @@ MODELS = {
 }
 METHODS = {
     "original": {"method": "original"},
+    "finetune": {"method": "finetune", "params": {"epochs": 1}},
     "baseline2": {"method": "gradcam_retrain", "params": {"attribute_epochs": 1, "fraction": 0.25}},
     "detachment_end_to_end": {"method": "detachment", "params": {"mode": "end_to_end", "epochs": 1, "head_steps": 1}},
     "detachment_local": {"method": "detachment", "params": {"mode": "local", "epochs": 1, "head_steps": 1}},
