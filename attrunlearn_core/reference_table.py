@@ -1,6 +1,7 @@
 """The README's reference numbers, regenerated from a grid's summary table (never typed by hand).
 
-    python -m attrunlearn_core.reference_table results/default/tables/summary.parquet --machine "idle 2-core CPU" [--readme README.md --section default]
+    python -m attrunlearn_core.reference_table results/default/tables/summary.parquet --machine "idle 2-core CPU" \
+        [--readme README.md --section default]
 
 prints a Markdown table of mean ± 95 % CI half-width per method; with --readme it replaces the block between
 `<!-- reference:SECTION -->` and `<!-- /reference:SECTION -->` in that file. With --sweep it prints a `sweep:`
