@@ -6,6 +6,10 @@ Each 32x32 (or larger) RGB image shows one filled shape on a noisy background.
 - attribute `background`: dark or light background (2 classes)
 All three are drawn independently and uniformly, so I(z; y) = 0 as the paper assumes,
 while colour and background are plainly visible to any convolutional extractor.
+
+`options: {attributes_in_pixels: false}` is the null control: the labels are drawn as before, but every image is
+painted with a colour and a background drawn afresh, so the pixels carry nothing about either attribute and every
+attacker must read chance (a false positive otherwise).
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ def load_embedded(root: Path | None, image_size: int, max_samples: int | None, r
     shape = rng.integers(0, len(SHAPES), n)
     color = rng.integers(0, len(COLORS), n)
     background = rng.integers(0, len(BACKGROUNDS), n)
+    painted_color, painted_background = color, background
+    if not options.get("attributes_in_pixels", True):
+        painted_color, painted_background = rng.integers(0, len(COLORS), n), rng.integers(0, len(BACKGROUNDS), n)
     palette = np.array(list(COLORS.values()), dtype=np.float32)
     levels = np.array(list(BACKGROUNDS.values()), dtype=np.float32)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
@@ -53,9 +60,9 @@ def load_embedded(root: Path | None, image_size: int, max_samples: int | None, r
         r = rng.uniform(0.2, 0.32) * size
         cx, cy = rng.uniform(r, size - r, 2)
         tint = rng.normal(0.0, 12.0, 3)
-        canvas = levels[background[i]] + tint[:, None, None] + rng.normal(0.0, noise, (3, size, size))
+        canvas = levels[painted_background[i]] + tint[:, None, None] + rng.normal(0.0, noise, (3, size, size))
         mask = _shape_mask(int(shape[i]), xx, yy, cx, cy, r)
-        fill = palette[color[i]] + rng.normal(0.0, 15.0, 3)
+        fill = palette[painted_color[i]] + rng.normal(0.0, 15.0, 3)
         canvas[:, mask] = fill[:, None] + rng.normal(0.0, noise / 2, (3, int(mask.sum())))
         images[i] = np.clip(canvas, 0, 255).astype(np.uint8)
     return LabelledImages(
