@@ -18,7 +18,7 @@ def _worst(attacks: list[dict], site: str, fraction: float) -> dict | None:
 
 def cell_row(cell: Cell, method_name: str, task: str, fidelity: dict, attack: dict, method_seconds: float) -> dict:
     """`attack` is what the cell's attack step wrote: chance levels and one record per site x attacker x pool fraction."""
-    attacks = attack["attacks"]
+    attacks, shuffled = attack["attacks"], attack.get("shuffled_control", [])
     worst = _worst(attacks, "split", 1.0)
     if worst is None:
         raise ValueError(f"{cell.path}: no attacker ran on the split features with the full pool")
@@ -45,6 +45,8 @@ def cell_row(cell: Cell, method_name: str, task: str, fidelity: dict, attack: di
         "efficacy_half_pool": half,
         "efficacy_still_climbing": bool(efficacy - half > SATURATION_MARGIN) if worst_half else False,
         "efficacy_penultimate": penultimate["accuracy"] if penultimate else math.nan,
+        "shuffled_efficacy": max((a["accuracy"] for a in shuffled), default=math.nan),
+        "shuffled_flagged": ",".join(sorted(a["attacker"] for a in shuffled if a["flagged"])),
         "aum": aum(efficacy, fidelity["accuracy"]),
         "aum_chance_normalised": chance_normalised_aum(efficacy, max(chance, given_task), fidelity["accuracy"], fidelity["chance"]),
         "method_seconds": method_seconds,

@@ -28,6 +28,8 @@ CELLS_SCHEMA = pa.schema(
         ("efficacy_half_pool", pa.float64()),  # the same worst case with attackers fitted on half their pool
         ("efficacy_still_climbing", pa.bool_()),  # efficacy - efficacy_half_pool > 0.02: a lower bound, more data would find more
         ("efficacy_penultimate", pa.float64()),  # best attacker accuracy on the classifier's penultimate features
+        ("shuffled_efficacy", pa.float64()),  # the best attacker refit on permuted z (split, full pool): chance expected; NaN when off
+        ("shuffled_flagged", pa.string()),  # attackers reading above chance on permuted z (Wilson low > chance), comma-separated
         ("aum", pa.float64()),  # harmonic mean of (1 - efficacy) and fidelity (paper, eq. 5)
         ("aum_chance_normalised", pa.float64()),  # floor max(chance, chance_given_task); see metrics.py
         ("method_seconds", pa.float64()),  # wall time of the method itself (0 for the original model)
@@ -59,7 +61,7 @@ ATTACKS_SCHEMA = pa.schema(
     ]
 )
 
-SUMMARISED = ["fidelity", "efficacy", "aum", "aum_chance_normalised", "method_seconds", "baseline_epochs"]
+SUMMARISED = ["fidelity", "efficacy", "aum", "aum_chance_normalised", "method_seconds", "baseline_epochs", "shuffled_efficacy"]
 
 # One row per dataset x model x attribute x method: each number over seeds as mean, std and a 95 % Student-t interval.
 SUMMARY_SCHEMA = pa.schema(
@@ -72,6 +74,7 @@ SUMMARY_SCHEMA = pa.schema(
         ("task_chance", pa.float64()),
         ("efficacy_attacker", pa.string()),  # the attacker most often the worst case
         ("efficacy_still_climbing", pa.bool_()),  # true if any seed's efficacy was still climbing with pool size
+        ("shuffled_flagged", pa.string()),  # attackers any seed's shuffled control flagged
     ]
     + [(f"{metric}_{stat}", pa.float64()) for metric in SUMMARISED for stat in ("mean", "std", "ci_low", "ci_high")]
 )

@@ -23,6 +23,7 @@ def summarise_cells(cells: pd.DataFrame) -> pd.DataFrame:
                 "task_chance": group["task_chance"].mean(),
                 "efficacy_attacker": group["efficacy_attacker"].mode().sort_values().iloc[0],
                 "efficacy_still_climbing": bool(group["efficacy_still_climbing"].any()),
+                "shuffled_flagged": ",".join(sorted({name for names in group["shuffled_flagged"].fillna("") for name in names.split(",") if name})),
             }
         )
         for metric in SUMMARISED:

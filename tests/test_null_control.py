@@ -14,6 +14,7 @@ from attrunlearn_core.checkpoints import save_checkpoint
 from attrunlearn_core.config import Cell
 from attrunlearn_core.datasets.embedded import load_embedded
 from attrunlearn_core.datasets.prepared import prepare
+from attrunlearn_core.evaluation import cell_row
 from attrunlearn_core.models import build_split_model
 from attrunlearn_core.pipeline.fit_attackers import fit_cell_attackers
 from attrunlearn_core.seeding import seed_everything
@@ -69,3 +70,17 @@ def test_the_same_attackers_find_the_painted_attribute(null_and_plain):
     _, plain = null_and_plain
     best = max(attack["accuracy"] for attack in plain["attacks"] if attack["site"] == "split")
     assert best > plain["chance"] + 0.3
+
+
+def test_the_shuffled_control_reads_chance_on_real_h_and_flags_an_attacker_that_does_not(null_and_plain):
+    _, plain = null_and_plain
+    control = plain["shuffled_control"]
+    assert sorted(record["attacker"] for record in control) == sorted(ATTACKERS["names"])  # split site, full pool
+    assert not [record["attacker"] for record in control if record["flagged"]]
+    assert all(record["wilson_low"] <= plain["chance"] for record in control)
+    cell = Cell("embedded", "resnet18", "color", "original", 0)
+    fidelity = {"accuracy": 0.9, "chance": 0.25}
+    row = cell_row(cell, "original", "shape", fidelity, plain, 0.0)
+    assert row["shuffled_efficacy"] == max(record["accuracy"] for record in control) and row["shuffled_flagged"] == ""
+    leaking = {**plain, "shuffled_control": [{**control[0], "accuracy": 0.9, "wilson_low": 0.85, "flagged": True}, *control[1:]]}
+    assert cell_row(cell, "original", "shape", fidelity, leaking, 0.0)["shuffled_flagged"] == control[0]["attacker"]

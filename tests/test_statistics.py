@@ -64,8 +64,12 @@ def _cells(efficacies, still_climbing=(False, False, False)):
                 "aum_chance_normalised": 0.6,
                 "method_seconds": 1.0 + seed,
                 "baseline_epochs": 10.0 + seed,
+                "shuffled_efficacy": 0.26 + 0.01 * seed,
+                "shuffled_flagged": flagged,
             }
-            for seed, (e, attacker, climbing) in enumerate(zip(efficacies, ["mlp", "knn", "mlp"], still_climbing, strict=True))
+            for seed, (e, attacker, climbing, flagged) in enumerate(
+                zip(efficacies, ["mlp", "knn", "mlp"], still_climbing, ["", "knn,mlp", "mlp"], strict=True)
+            )
         ]
     )
 
@@ -78,6 +82,7 @@ def test_summary_rows_carry_mean_std_and_interval_per_metric():
     assert row["efficacy_ci_low"] < row["efficacy_mean"] < row["efficacy_ci_high"]
     assert row["fidelity_std"] == pytest.approx(0.0) and row["method_seconds_mean"] == pytest.approx(2.0)
     assert row["baseline_epochs_mean"] == pytest.approx(11.0)
+    assert row["shuffled_efficacy_mean"] == pytest.approx(0.27) and row["shuffled_flagged"] == "knn,mlp"  # any seed's flags
 
 
 def test_attack_summary_pools_test_predictions_for_wilson():

@@ -14,7 +14,7 @@ STYLE = """body{font-family:sans-serif;font-size:13px;margin:12px}
 table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:3px 6px;text-align:right;white-space:nowrap}
 th{background:#eee;position:sticky;top:0}td.text{text-align:left}tr:nth-child(even){background:#fafafa}"""
 
-SUMMARY_METRICS = ["fidelity", "efficacy", "aum", "aum_chance_normalised", "method_seconds"]
+SUMMARY_METRICS = ["fidelity", "efficacy", "aum", "aum_chance_normalised", "method_seconds", "shuffled_efficacy"]
 
 
 def with_interval(mean: float, low: float, high: float, digits: int = 3) -> str:
@@ -35,7 +35,7 @@ def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
                 with_interval(m, lo, hi, digits)
                 for m, lo, hi in zip(summary[f"{metric}_mean"], summary[f"{metric}_ci_low"], summary[f"{metric}_ci_high"], strict=True)
             ]
-    for column in ["efficacy_attacker", "chance", "chance_given_task", "task_chance", "efficacy_still_climbing"]:
+    for column in ["efficacy_attacker", "chance", "chance_given_task", "task_chance", "efficacy_still_climbing", "shuffled_flagged"]:
         if column in summary:
             view[column] = summary[column]
     return view

@@ -85,6 +85,8 @@ def aggregate_results(
                     "efficacy_ci_high",
                     "efficacy_attacker",
                     "efficacy_still_climbing",
+                    "shuffled_efficacy_mean",
+                    "shuffled_flagged",
                     "chance",
                     "chance_given_task",
                     "aum_mean",

@@ -12,7 +12,7 @@ import torch
 
 from attrunlearn_core.atomic import save_json
 from attrunlearn_core.attackers import attackers_for, get_attacker_class
-from attrunlearn_core.attackers.base import AttackerRecipe
+from attrunlearn_core.attackers.base import AttackerRecipe, FitData
 from attrunlearn_core.attackers.pool import pool_subset
 from attrunlearn_core.checkpoints import load_model
 from attrunlearn_core.config import Cell
@@ -28,6 +28,49 @@ log = logging.getLogger(__name__)
 
 def attacker_recipe(spec: dict) -> AttackerRecipe:
     return AttackerRecipe(**{k: v for k, v in spec.get("recipe", {}).items() if k in {f.name for f in dataclasses.fields(AttackerRecipe)}})
+
+
+def _shuffled_control(names, subset: FitData, recipe, cell: Cell, test_x: torch.Tensor, test_z: torch.Tensor, device) -> list[dict]:
+    """Every attacker refit on the same pool with z permuted within it, read on attacker-test's true z. Nothing links
+    h to the permuted z, so an attacker reading above chance here (its Wilson interval above the majority rate) learns
+    something other than the attribute: the split, the pool, or the pipeline leaks. It is flagged."""
+    generator = torch.Generator().manual_seed(derive_seed(cell.seed, "shuffled-control", cell.path))
+    permuted = FitData(
+        subset.fit_x,
+        subset.fit_z[torch.randperm(len(subset.fit_z), generator=generator)],
+        subset.val_x,
+        subset.val_z[torch.randperm(len(subset.val_z), generator=generator)],
+        subset.num_classes,
+    )
+    chance, records = majority_rate(test_z), []
+    for name in attackers_for(tuple(subset.fit_x.shape[1:]), names):
+        seed = derive_seed(cell.seed, "shuffled-attacker", cell.path, name)
+        seed_everything(seed)
+        attacker = get_attacker_class(name)(recipe, seed, device).fit(permuted)
+        correct = int((attacker.predict(test_x) == test_z).sum())
+        low, high = wilson_interval(correct, len(test_z))
+        records.append(
+            {
+                "attacker": name,
+                "accuracy": correct / len(test_z),
+                "num_correct": correct,
+                "num_test": len(test_z),
+                "wilson_low": low,
+                "wilson_high": high,
+            }
+        )
+        records[-1]["flagged"] = low > chance
+        log.info(
+            "%s shuffled control %s: accuracy %.4f [%.4f, %.4f] (chance %.4f)%s",
+            cell.path,
+            name,
+            correct / len(test_z),
+            low,
+            high,
+            chance,
+            " FLAGGED" if low > chance else "",
+        )
+    return records
 
 
 def fit_cell_attackers(
@@ -56,7 +99,7 @@ def fit_cell_attackers(
     pool_z = torch.cat([labels[prepared.splits[split]] for split in pool_splits])
     held_out = extract_features(model, prepared.split_images("attacker_test"), device)
     test_z = labels[prepared.splits["attacker_test"]]
-    attacks = []
+    attacks, shuffled = [], []
     for site in spec["sites"]:
         pool_x = torch.cat([part[site] for part in pool]).float()
         for fraction in sorted({1.0, spec["saturation_fraction"]}, reverse=True):
@@ -68,6 +111,8 @@ def fit_cell_attackers(
                 classes,
                 torch.Generator().manual_seed(derive_seed(cell.seed, "attack-pool", cell.path, site, fraction)),
             )
+            if site == "split" and fraction == 1.0 and spec.get("shuffled_control", True):
+                shuffled = _shuffled_control(spec["names"], subset, recipe, cell, held_out[site].float(), test_z, device)
             for name in attackers_for(tuple(pool_x.shape[1:]), spec["names"]):
                 seed = derive_seed(cell.seed, "attacker", cell.path, site, name, fraction)
                 seed_everything(seed)
@@ -107,6 +152,12 @@ def fit_cell_attackers(
                 )
     task_test = prepared.split_labels("attacker_test", task)
     save_json(
-        {"chance": majority_rate(test_z), "chance_given_task": chance_given_task(test_z, task_test), "pool": pool_splits, "attacks": attacks},
+        {
+            "chance": majority_rate(test_z),
+            "chance_given_task": chance_given_task(test_z, task_test),
+            "pool": pool_splits,
+            "attacks": attacks,
+            "shuffled_control": shuffled,
+        },
         attacks_out,
     )
