@@ -75,3 +75,17 @@ def test_a_cells_recorded_params_are_what_ran_defaults_included():
     recorded = cell_run_params(config, Cell("embedded", "resnet18", "color", "adversarial", 0))["method"]
     defaults = get_method_class("adversarial").DEFAULTS
     assert recorded == {"name": "adversarial", **defaults, "epochs": 2}  # the config's value over every default
+
+
+STUDY_CONFIGS = ("configs/levers.yaml", "configs/adversarial.yaml", "configs/sweep.yaml")  # where defaults are chosen
+REPORTING_CONFIGS = ("config.yaml", "configs/shared-data.yaml", "configs/paper.yaml")  # what the README reports
+
+
+def test_study_grids_tune_on_another_draw_of_the_data_than_the_reporting_grids():
+    def data_seed(path):
+        return yaml.safe_load((REPO / path).read_text())["seed"]
+
+    study, reporting = {data_seed(path) for path in STUDY_CONFIGS}, {data_seed(path) for path in REPORTING_CONFIGS}
+    assert not study & reporting
+    shipped = {str(path.relative_to(REPO)) for path in (REPO / "configs").glob("*.yaml")} | {"config.yaml"}
+    assert shipped == set(STUDY_CONFIGS) | set(REPORTING_CONFIGS)  # a new shipped config is one or the other
