@@ -85,6 +85,14 @@ def test_training_stops_once_validation_accuracy_stops_improving_and_keeps_the_b
     assert len(states) == 4
 
 
+def test_no_stop_before_half_the_budget_while_the_one_cycle_rate_is_still_high(monkeypatch):
+    # Accuracy peaks in the first epoch: patience 1 alone would stop after epoch 2; the budget of 6 holds it to epoch 3.
+    scores = iter([0.9, 0.5, 0.5, 0.5, 0.5, 0.5])
+    monkeypatch.setattr(training, "accuracy", lambda *args: next(scores))
+    _, outcome = _train_to_plateau(patience=1, epochs=6)
+    assert (outcome.epochs, outcome.best_epoch) == (3, 1)
+
+
 def test_without_patience_every_epoch_is_trained():
     _, outcome = _train_to_plateau(patience=0, epochs=2)
     assert (outcome.epochs, outcome.best_epoch, outcome.validation_accuracy) == (2, 2, None)
