@@ -29,8 +29,9 @@ TASK = "shape"
 RECIPE = TrainingRecipe(epochs=1, batch_size=32, lr=1e-3)
 CPU = torch.device("cpu")
 # Defaults are sized for the default grid. A method whose budget is a step count rather than epochs over
-# the (tiny) data gets a smaller budget here, to keep this file fast; every other method runs its defaults.
-SMOKE_PARAMS = {"instance_unlearning": {"max_steps": 3}}
+# the (tiny) data gets a smaller budget here, and so does the fine-tune control's loop with a penalty (the control
+# itself runs that loop at its defaults), to keep this file fast; every other method runs its defaults.
+SMOKE_PARAMS = {"instance_unlearning": {"max_steps": 3}, "hsic": {"epochs": 2}}
 
 
 def tiny_prepared() -> PreparedDataset:

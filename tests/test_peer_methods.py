@@ -23,6 +23,7 @@ from attrunlearn_core.models import SplitModel
 from attrunlearn_core.seeding import seed_everything
 from attrunlearn_core.training import TrainingRecipe, accuracy, fit_classifier, predict, to_input
 from attrunlearn_core.unlearning.gradient_reversal import dann_coefficient, reverse_gradient
+from attrunlearn_core.unlearning.hsic import hsic_given, normalised_hsic
 from attrunlearn_core.unlearning.mas import MASPenalty, mas_importance
 from attrunlearn_core.unlearning.pgd import project_l2, targeted_l2_pgd
 
@@ -436,4 +437,75 @@ def test_the_finetune_control_trains_the_task_alone_and_repeats_under_its_seed()
 def test_bad_finetune_values_are_one_line_config_errors(params, fragment):
     with pytest.raises(ConfigError) as error:
         get_method_class("finetune").resolve_params(params)
+    assert fragment in str(error.value) and len(str(error.value).splitlines()) == 1
+
+
+# ---------------------------------------------------------------- kernel independence erasure (HSIC)
+
+
+def _knn_accuracy(train_h: torch.Tensor, train_z: torch.Tensor, test_h: torch.Tensor, test_z: torch.Tensor, k: int = 7) -> float:
+    """A non-linear probe fitted on one split and read on another."""
+    nearest = torch.cdist(test_h.flatten(1), train_h.flatten(1)).topk(k, largest=False).indices
+    return (torch.mode(train_z[nearest], 1).values == test_z).float().mean().item()
+
+
+def test_normalised_hsic_sees_a_dependence_no_linear_probe_sees_and_ignores_scale():
+    generator = torch.Generator().manual_seed(0)
+    h = torch.randn(400, 3, generator=generator)
+    symmetric = (h[:, 0].abs() > 0.67).long()  # uncorrelated with every element of h, yet a function of h
+    independent = torch.randint(0, 2, (400,), generator=generator)
+    assert torch.corrcoef(torch.stack([h[:, 0], symmetric.float()]))[0, 1].abs() < 0.1
+    dependent, chance = normalised_hsic(h, symmetric, 2).item(), normalised_hsic(h, independent, 2).item()
+    assert dependent > 5 * chance and chance < 0.02
+    assert normalised_hsic(h * torch.tensor([100.0, 0.01, 7.0]), symmetric, 2).item() == pytest.approx(dependent, rel=1e-4)
+    assert normalised_hsic(h, torch.zeros(400, dtype=torch.long), 2).item() == 0.0  # one z value: nothing to measure
+
+
+def test_hsic_given_the_task_leaves_the_part_of_z_the_task_carries():
+    generator = torch.Generator().manual_seed(1)
+    task = torch.randint(0, 2, (300,), generator=generator)
+    h = torch.randn(300, 4, generator=generator) + 3.0 * task[:, None]
+    assert normalised_hsic(h, task, 2).item() > 0.3  # z = y: plainly in h
+    assert hsic_given(h, task, 2, task).item() == 0.0  # nothing of z beyond the task
+
+
+def test_hsic_erasure_hides_the_attribute_from_a_fresh_non_linear_probe_and_keeps_the_task():
+    prepared = _pixel_coded_data()
+    outcome = {}
+    for weight in (0.0, 3.0):
+        seed_everything(0)
+        model = SplitModel(nn.Sequential(nn.Flatten(), nn.Linear(48, 16)), nn.Sequential(nn.ReLU(), nn.Linear(16, 2)))
+        method_context = UnlearningContext(prepared, "task", "z", TrainingRecipe(hflip=False), CPU, seed_everything(1), 1)
+        params = {"epochs": 30, "batch_size": 64, "lr": 1e-2, "classifier_lr": 1e-2, "weight": weight}
+        result = get_method_class("hsic")(params).unlearn(model, method_context)
+        with torch.no_grad():
+            h = {split: result.model.extractor(to_input(prepared.split_images(split), CPU)) for split in ("train", "test")}
+        z = {split: prepared.split_labels(split, "z") for split in ("train", "test")}
+        outcome[weight] = (
+            _knn_accuracy(h["train"], z["train"], h["test"], z["test"]),
+            accuracy(result.model, prepared.split_images("test"), prepared.split_labels("test", "task"), CPU),
+            result.metrics["penalty"],
+        )
+    (probe_plain, task_plain, penalty_plain), (probe_erased, task_erased, penalty_erased) = outcome[0.0], outcome[3.0]
+    assert probe_plain > 0.8 and task_plain > 0.95
+    assert probe_erased < probe_plain - 0.15 and penalty_erased < penalty_plain / 2
+    assert task_erased > 0.95
+
+
+def test_hsic_erasure_at_weight_zero_is_the_finetune_control_step_for_step():
+    runs = {}
+    for name, params in (("finetune", {}), ("hsic", {"weight": 0.0})):
+        runs[name] = get_method_class(name)({"epochs": 2, "batch_size": 32, **params}).unlearn(fresh_model(), context(seed=7))
+    pairs = zip(runs["finetune"].model.state_dict().values(), runs["hsic"].model.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
+    assert runs["hsic"].metrics["penalty"] > 0.05  # measured all along, though it weighed nothing
+
+
+@pytest.mark.parametrize(
+    "params, fragment",
+    [({"weight": -1.0}, "weight: -1.0 must be a number >= 0"), ({"given_task": "yes"}, "given_task: 'yes' must be true or false"), ({"epochs": 0}, "epochs: 0")],
+)
+def test_bad_hsic_values_are_one_line_config_errors(params, fragment):
+    with pytest.raises(ConfigError) as error:
+        get_method_class("hsic").resolve_params(params)
     assert fragment in str(error.value) and len(str(error.value).splitlines()) == 1

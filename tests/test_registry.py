@@ -159,7 +159,7 @@ def test_methods_attackers_and_dataset_loaders_all_go_through_the_registry():
     expected = {
         methods.METHODS: (
             "method",
-            {"original", "adversarial", "detachment", "finetune", "gradcam_retrain", "instance_unlearning", "leace", "qleace"},
+            {"original", "adversarial", "detachment", "finetune", "gradcam_retrain", "hsic", "instance_unlearning", "leace", "qleace"},
         ),
         attackers.ATTACKERS: ("attacker", {"logreg", "knn", "linear", "mlp", "conv", "resnet"}),
         datasets.DATASET_LOADERS: ("dataset loader", {"embedded", "cifar10", "utkface", "celeba", "fairface"}),
@@ -211,5 +211,5 @@ def test_a_method_whose_package_is_missing_is_reported_and_the_others_still_load
     )
     assert done.returncode == 0, done.stderr
     listed, message = done.stdout.splitlines()
-    assert listed == "adversarial,detachment,finetune,gradcam_retrain,instance_unlearning,original"
+    assert listed == "adversarial,detachment,finetune,gradcam_retrain,hsic,instance_unlearning,original"
     assert message == "method 'leace' needs the package 'concept_erasure', which is not installed"

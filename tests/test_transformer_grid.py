@@ -36,6 +36,7 @@ METHODS = {
     "leace": {"method": "leace", "params": {"classifier_epochs": 1}},
     "qleace": {"method": "qleace", "params": {"classifier_epochs": 1, "components": 8}},
     "adversarial": {"method": "adversarial", "params": {"epochs": 1, "head_steps": 1}},
+    "hsic": {"method": "hsic", "params": {"epochs": 1}},
 }
 
 

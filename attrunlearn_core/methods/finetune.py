@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -42,29 +43,52 @@ class Finetune(UnlearningMethod):
         return p
 
     def unlearn(self, model: SplitModel, context: UnlearningContext) -> MethodResult:
-        p, device = self.params, context.device
-        images, task = context.train_images(), context.train_task_labels()
-        optimizer = torch.optim.AdamW(
-            [{"params": model.extractor.parameters(), "lr": p["lr"]}, {"params": model.classifier.parameters(), "lr": p["classifier_lr"]}],
-            weight_decay=p["weight_decay"],
-            fused=True,  # as detachment's optimisers
-        )
-        plan = plan_epochs(len(images), p["batch_size"] or context.recipe.batch_size, int(p["epochs"]), context.recipe.hflip, context.generator)
-        total = max(1, sum(len(steps) for steps in plan))
-        cosine = lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total))  # noqa: E731
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, [cosine, lambda _: 1.0])
-        model.to(device).train()
-        loss_mean = float("nan")
-        for epoch, steps in enumerate(plan):
-            losses = []
-            for number, step in enumerate(steps):
-                loss = nn.functional.cross_entropy(model(to_input(step_images(images, step), device)), task[step.index].to(device))
-                check_finite(loss, f"finetune epoch {epoch + 1} step {number + 1}")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                losses.append(loss.item())
-            loss_mean = sum(losses) / max(1, len(losses))
-            log.info("epoch %d/%d task loss %.4f", epoch + 1, len(plan), loss_mean)
-        return MethodResult(model.eval(), {"task_loss": loss_mean})
+        return finetune_on_task(model, context, self.params, self.name)
+
+
+def finetune_on_task(
+    model: SplitModel,
+    context: UnlearningContext,
+    p: dict,
+    name: str,
+    penalty: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    weight: float = 0.0,
+) -> MethodResult:
+    """The fine-tune loop; `penalty(h, index)`, if given, is added to the task loss times `weight` at every step
+    (h the extractor's output for the batch, index the batch's positions in the train split)."""
+    device = context.device
+    images, task = context.train_images(), context.train_task_labels()
+    optimizer = torch.optim.AdamW(
+        [{"params": model.extractor.parameters(), "lr": p["lr"]}, {"params": model.classifier.parameters(), "lr": p["classifier_lr"]}],
+        weight_decay=p["weight_decay"],
+        fused=True,  # as detachment's optimisers
+    )
+    plan = plan_epochs(len(images), p["batch_size"] or context.recipe.batch_size, int(p["epochs"]), context.recipe.hflip, context.generator)
+    total = max(1, sum(len(steps) for steps in plan))
+    cosine = lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total))  # noqa: E731
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, [cosine, lambda _: 1.0])
+    model.to(device).train()
+    task_mean = penalty_mean = float("nan")
+    for epoch, steps in enumerate(plan):
+        task_losses, penalties = [], []
+        for number, step in enumerate(steps):
+            h = model.extractor(to_input(step_images(images, step), device))
+            loss = nn.functional.cross_entropy(model.classifier(h), task[step.index].to(device))
+            task_losses.append(loss.item())
+            if penalty is not None:
+                term = penalty(h, step.index)
+                penalties.append(term.item())
+                loss = loss + weight * term
+            check_finite(loss, f"{name} epoch {epoch + 1} step {number + 1}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+        task_mean = sum(task_losses) / max(1, len(task_losses))
+        if penalty is None:
+            log.info("epoch %d/%d task loss %.4f", epoch + 1, len(plan), task_mean)
+        else:
+            penalty_mean = sum(penalties) / max(1, len(penalties))
+            log.info("epoch %d/%d task loss %.4f penalty %.4f", epoch + 1, len(plan), task_mean, penalty_mean)
+    metrics = {"task_loss": task_mean} if penalty is None else {"task_loss": task_mean, "penalty": penalty_mean}
+    return MethodResult(model.eval(), metrics)
