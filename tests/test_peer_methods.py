@@ -503,7 +503,11 @@ def test_hsic_erasure_at_weight_zero_is_the_finetune_control_step_for_step():
 
 @pytest.mark.parametrize(
     "params, fragment",
-    [({"weight": -1.0}, "weight: -1.0 must be a number >= 0"), ({"given_task": "yes"}, "given_task: 'yes' must be true or false"), ({"epochs": 0}, "epochs: 0")],
+    [
+        ({"weight": -1.0}, "weight: -1.0 must be a number >= 0"),
+        ({"given_task": "yes"}, "given_task: 'yes' must be true or false"),
+        ({"epochs": 0}, "epochs: 0 must be an integer >= 1"),
+    ],
 )
 def test_bad_hsic_values_are_one_line_config_errors(params, fragment):
     with pytest.raises(ConfigError) as error:
