@@ -80,6 +80,9 @@ def validate_config(config: dict, source: str = "config") -> dict:
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]
+        if error.validator == "anyOf":  # say what is wrong inside the form the value has, not that no form fits
+            inside = [e for e in error.context if not (e.validator == "type" and not e.relative_path)]
+            error = max(inside or error.context, key=lambda e: len(e.absolute_path))
         raise ConfigError(f"{source}: {_where(error)}: {_message(error)}")
     expand_sweep(config, source)
     check_names(config, source)
@@ -121,27 +124,39 @@ def _parse_value(text: str):
 SWEEP_LAMBDAS = ("lambda_x", "lambda_y", "lambda_z")
 
 
+def sweep_blocks(config: dict) -> list[dict]:
+    """The config's `sweep:` as a list of {base, params} blocks (one block may be written without the list)."""
+    sweep = config.get("sweep") or []
+    return [sweep] if isinstance(sweep, dict) else list(sweep)
+
+
 def expand_sweep(config: dict, source: str = "config") -> None:
     """A `sweep:` block becomes ordinary grid methods, one per point of the product of its value lists, in place.
 
     `sweep: {base: detachment_local, params: {lambda_x: [0.1, 1], lambda_z: [0.1, 1]}}` defines
     `detachment_local__lambda_x=0.1__lambda_z=0.1` ... under `methods:` (the base's spec with the point's
-    values over its params) and appends them to `grid.methods`. Idempotent: a second call changes nothing.
+    values over its params) and appends them to `grid.methods`. A list of blocks sweeps each base in turn (e.g. one
+    strength knob per method, for trade-off fronts). Idempotent: a second call changes nothing.
     """
-    sweep = config.get("sweep")
-    if not sweep:
-        return
-    base = sweep["base"]
-    if base not in config["methods"]:
-        raise ConfigError(f"{source}: sweep.base: {base!r} is not defined under methods: (known: {', '.join(config['methods'])})")
-    keys = list(sweep["params"])
-    for values in product(*(sweep["params"][key] for key in keys)):
-        point = dict(zip(keys, values, strict=True))
-        name = sweep_method_name(base, point)
-        spec = config["methods"][base]
-        config["methods"][name] = {**spec, "params": {**spec.get("params", {}), **point}}
-        if name not in config["grid"]["methods"]:
-            config["grid"]["methods"].append(name)
+    blocks = sweep_blocks(config)
+    for number, sweep in enumerate(blocks):
+        base = sweep["base"]
+        where = "sweep" if isinstance(config["sweep"], dict) else f"sweep.{number}"
+        if base not in config["methods"]:
+            raise ConfigError(f"{source}: {where}.base: {base!r} is not defined under methods: (known: {', '.join(config['methods'])})")
+        keys = list(sweep["params"])
+        for values in product(*(sweep["params"][key] for key in keys)):
+            point = dict(zip(keys, values, strict=True))
+            name = sweep_method_name(base, point)
+            spec = config["methods"][base]
+            config["methods"][name] = {**spec, "params": {**spec.get("params", {}), **point}}
+            if name not in config["grid"]["methods"]:
+                config["grid"]["methods"].append(name)
+
+
+def sweeps_all_lambdas(config: dict) -> bool:
+    """Whether some block of the sweep covers the paper's three weights (then the grid gets its heat map)."""
+    return any(set(SWEEP_LAMBDAS) <= set(block["params"]) for block in sweep_blocks(config))
 
 
 # Dataset, model, method and attribute names become file and folder names under results/<name>/.

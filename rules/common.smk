@@ -7,7 +7,6 @@ from snakemake.utils import validate
 
 from attrunlearn_core.config import (
     SCHEMA_PATH,
-    SWEEP_LAMBDAS,
     Cell,
     attribute_names,
     cell_run_params,
@@ -17,6 +16,7 @@ from attrunlearn_core.config import (
     experiment_name,
     grid_cells,
     results_dir,
+    sweeps_all_lambdas,
     training_recipe,
     validate_config,
 )
@@ -66,7 +66,7 @@ if workflow.is_main_process:
 # and models are kept per grid too (never reused across settings). Only the MLflow store results/mlflow.db is shared.
 RESULTS = results_dir(config)
 # A sweep over all three lambdas gets the paper's Fig. 6, the heat map of AUM over (lambda_2, lambda_3) per lambda_1.
-SWEEP_HEATMAP = set(SWEEP_LAMBDAS) <= set((config.get("sweep") or {}).get("params") or {})
+SWEEP_HEATMAP = sweeps_all_lambdas(config)
 
 
 def grid_path(path):

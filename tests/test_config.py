@@ -77,7 +77,13 @@ def test_a_cells_recorded_params_are_what_ran_defaults_included():
     assert recorded == {"name": "adversarial", **defaults, "epochs": 2}  # the config's value over every default
 
 
-STUDY_CONFIGS = ("configs/levers.yaml", "configs/adversarial.yaml", "configs/sweep.yaml", "configs/hsic.yaml")  # where defaults are chosen
+STUDY_CONFIGS = (
+    "configs/levers.yaml",
+    "configs/adversarial.yaml",
+    "configs/sweep.yaml",
+    "configs/hsic.yaml",
+    "configs/fronts.yaml",
+)  # where defaults are chosen
 REPORTING_CONFIGS = ("config.yaml", "configs/shared-data.yaml", "configs/paper.yaml")  # what the README reports
 
 

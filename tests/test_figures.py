@@ -114,6 +114,36 @@ def test_trade_off_has_a_panel_per_attribute_with_chance_lines_and_baseline_mark
     assert np.allclose(sorted(y_bar.get_segments()[0][:, 1]), [100 * detachment["fidelity_ci_low"], 100 * detachment["fidelity_ci_high"]])
 
 
+def test_a_swept_method_is_one_front_in_the_order_of_its_values_beside_the_fine_tune_control():
+    summary = summary_frame()
+    template = summary[(summary["dataset"] == "embedded") & (summary["attribute"] == "color")].iloc[0]
+    # the sweep's points arrive out of order; a larger weight hides more and keeps less of the task
+    points = {
+        "finetune": ("finetune", 0.9, 0.99),
+        "hsic__weight=10": ("hsic", 0.5, 0.8),
+        "hsic__weight=1": ("hsic", 0.8, 0.95),
+        "hsic__weight=3": ("hsic", 0.6, 0.9),
+    }
+    extra = []
+    for method, (method_name, efficacy, fidelity) in points.items():
+        row = template.copy()
+        row["method"], row["method_name"] = method, method_name
+        for metric, mean in (("efficacy", efficacy), ("fidelity", fidelity)):
+            row[f"{metric}_mean"], row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = mean, mean - 0.02, mean + 0.02
+        extra.append(row)
+    figure = trade_off_figure(pd.concat([summary, pd.DataFrame(extra)], ignore_index=True), "embedded")
+    color = figure.axes[0]
+    labels = legend_labels(figure)
+    assert labels.count("hsic: weight front") == 1 and not any(label.startswith("hsic__") for label in labels)
+    fronts = [line for line in color.get_lines() if len(line.get_xdata()) == 3]
+    assert len(fronts) == 1
+    assert np.allclose(fronts[0].get_xydata(), [[80, 95], [60, 90], [50, 80]])  # weight 1, 3, 10
+    texts = {text.get_text() for text in color.texts}
+    assert {"1", "3", "10", "fine-tune control", "baseline-1"} <= texts
+    control = next(c for c in color.containers if c.get_label() == "finetune")
+    assert control.lines[0].get_marker() == "D"
+
+
 def test_one_seed_draws_points_without_error_bars():
     figure = trade_off_figure(summary_frame(n_seeds=1), "cifar10")
     segments = [s for c in figure.axes[0].collections for s in c.get_segments()]

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from attrunlearn_core.config import expand_sweep, grid_cells, sweep_method_name, sweep_point, validate_config
+from attrunlearn_core.config import expand_sweep, grid_cells, sweep_method_name, sweep_point, sweeps_all_lambdas, validate_config
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.figures.sweep_heatmap import sweep_frame, write_sweep_heatmap
 
@@ -64,6 +64,40 @@ def test_a_bad_sweep_is_one_line_naming_the_key(mutate, fragment):
     with pytest.raises(ConfigError) as error:
         validate_config(config, "sweep.yaml")
     assert fragment in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_list_of_sweeps_expands_each_base_for_one_front_per_method():
+    config = sweep_config()
+    config["methods"]["adversarial"] = {"method": "adversarial", "params": {"epochs": 1}}
+    config["sweep"] = [
+        {"base": "detachment_local", "params": {"lambda_z": [0.1, 1.0]}},
+        {"base": "adversarial", "params": {"adversary_weight": [1.0, 3.0]}},
+    ]
+    config = validate_config(config, "fronts.yaml")
+    assert config["grid"]["methods"][1:] == [
+        "detachment_local__lambda_z=0.1",
+        "detachment_local__lambda_z=1",
+        "adversarial__adversary_weight=1",
+        "adversarial__adversary_weight=3",
+    ]
+    assert config["methods"]["adversarial__adversary_weight=3"] == {"method": "adversarial", "params": {"epochs": 1, "adversary_weight": 3.0}}
+    assert not sweeps_all_lambdas(config) and sweeps_all_lambdas(sweep_config())
+
+
+@pytest.mark.parametrize(
+    "second, fragment",
+    [
+        ({"base": "nope", "params": {"lambda_z": [1.0]}}, "fronts.yaml: sweep.1.base: 'nope' is not defined under methods"),
+        ({"base": "detachment_local", "params": {"lambda_z": 1.0}}, "fronts.yaml: sweep.1.params.lambda_z: 1.0 is not of type 'array'"),
+        ({"base": "detachment_local"}, "fronts.yaml: sweep.1: 'params' is a required property"),
+    ],
+)
+def test_a_bad_block_in_a_list_of_sweeps_is_named_by_its_position(second, fragment):
+    config = sweep_config()
+    config["sweep"] = [copy.deepcopy(SWEEP), second]
+    with pytest.raises(ConfigError) as error:
+        validate_config(config, "fronts.yaml")
+    assert str(error.value).startswith(fragment) and "\n" not in str(error.value)
 
 
 def test_the_dag_treats_sweep_points_as_ordinary_methods(tmp_path):

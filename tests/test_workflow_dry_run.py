@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from attrunlearn_core.config import SWEEP_LAMBDAS, attribute_names, load_config
+from attrunlearn_core.config import attribute_names, load_config, sweeps_all_lambdas
 from attrunlearn_core.methods import get_method_class
 from attrunlearn_core.pipeline.benchmark_efficiency import MODES as EFFICIENCY_MODES
 
@@ -48,7 +48,7 @@ def expected_jobs(config: dict) -> dict[str, int]:
         "efficiency_table_html": 1 if config.get("benchmark") else 0,
         "log_grid_tables": 1,
         # a sweep over all three lambdas draws its heat map
-        "sweep_heatmap": 1 if set(SWEEP_LAMBDAS) <= set(config.get("sweep", {}).get("params", {})) else 0,
+        "sweep_heatmap": 1 if sweeps_all_lambdas(config) else 0,
         "all": 1,
     }
 

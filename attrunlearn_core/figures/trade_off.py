@@ -1,4 +1,8 @@
-"""The fidelity-efficacy trade-off of one dataset: where each method lands between keeping the task and hiding z."""
+"""The fidelity-efficacy trade-off of one dataset: where each method lands between keeping the task and hiding z.
+
+A swept method (the grid's `sweep:` points of one base, e.g. one strength knob per method) is drawn as a front: its
+points joined in the order of the swept values, each labelled with its value, in one colour and one legend entry. The
+fine-tune control is marked, as baseline-1 is: a method's point is read against both."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import math
 import pandas as pd
 from matplotlib.figure import Figure
 
+from attrunlearn_core.config import sweep_point
 from attrunlearn_core.figures.common import (
     BASELINE_METHOD_NAME,
     colours,
@@ -43,28 +48,42 @@ def trade_off_figure(summary: pd.DataFrame, dataset: str, source: str = "summary
     require_columns(summary, COLUMNS, source)
     rows = rows_of(summary, dataset, source)
     models, attributes = panels(rows)
-    method_colours = colours(summary["method"])
+    method_colours = colours(summary["method"].map(lambda method: sweep_point(method)[0]))
     figure = Figure(figsize=(5.6 * len(attributes) + 3.4, 4.6 * len(models)), layout="constrained")
     axes = figure.subplots(len(models), len(attributes), squeeze=False)
     for (i, model), (j, attribute) in ((m, a) for m in enumerate(models) for a in enumerate(attributes)):
         ax, panel = axes[i][j], rows[(rows["model"] == model) & (rows["attribute"] == attribute)]
+        labelled = set()
         for record in panel.itertuples():
-            baseline = record.method_name == BASELINE_METHOD_NAME
+            base, point = sweep_point(record.method)
             x, y = 100 * record.efficacy_mean, 100 * record.fidelity_mean
+            reference = record.method_name in MARKERS
+            style = {
+                "markersize": 15 if record.method_name == BASELINE_METHOD_NAME else 8,
+                "markeredgecolor": "black" if reference else method_colours[base],
+            }
+            if not point:
+                style["label"] = method_label(record.method, record.method_name)
+            elif base not in labelled:  # a front has one legend entry
+                style["label"] = _front_label(base, point)
             ax.errorbar(
                 x,
                 y,
                 xerr=percent_error(record.efficacy_mean, record.efficacy_ci_low, record.efficacy_ci_high),
                 yerr=percent_error(record.fidelity_mean, record.fidelity_ci_low, record.fidelity_ci_high),
-                fmt="*" if baseline else "o",
-                markersize=15 if baseline else 8,
-                color=method_colours[record.method],
-                markeredgecolor="black" if baseline else method_colours[record.method],
+                fmt=MARKERS.get(record.method_name, "o"),
+                color=method_colours[base],
                 capsize=3,
-                label=method_label(record.method, record.method_name),
+                **style,
             )
-            if baseline:
-                ax.annotate("baseline-1", (x, y), xytext=(7, 7), textcoords="offset points", fontsize="small")
+            if point:
+                labelled.add(base)
+                ax.annotate(
+                    ", ".join(_format(value) for value in point.values()), (x, y), xytext=(5, -10), textcoords="offset points", fontsize="x-small"
+                )
+            if record.method_name in NOTES:
+                ax.annotate(NOTES[record.method_name], (x, y), xytext=(7, 7), textcoords="offset points", fontsize="small")
+        _draw_fronts(ax, panel, method_colours)
         _reference_lines(ax, panel)
         ax.set_xlabel("attacker accuracy on z, worst case (%)  [lower hides more]")
         ax.set_ylabel("fidelity: task accuracy on test (%)")
@@ -75,6 +94,32 @@ def trade_off_figure(summary: pd.DataFrame, dataset: str, source: str = "summary
     figure_title(figure, f"Fidelity–efficacy trade-off on {dataset} (best: top left)\nmeans over {seeds} seed{'s' * (seeds != 1)}; {intervals}")
     legend_outside(figure)
     return figure
+
+
+MARKERS = {BASELINE_METHOD_NAME: "*", "finetune": "D"}  # the two references every method is read against
+NOTES = {BASELINE_METHOD_NAME: "baseline-1", "finetune": "fine-tune control"}
+
+
+def _format(value) -> str:
+    return format(value, "g") if isinstance(value, float) else str(value)
+
+
+def _front_label(base: str, point: dict) -> str:
+    return f"{base}: {', '.join(point)} front"
+
+
+def _draw_fronts(ax, panel: pd.DataFrame, method_colours: dict[str, str]) -> None:
+    """Join each base's sweep points in the order of their swept values."""
+    fronts: dict[str, list[tuple[tuple, float, float]]] = {}
+    for record in panel.itertuples():
+        base, point = sweep_point(record.method)
+        if point:
+            order = tuple((0, value) if isinstance(value, int | float) else (1, str(value)) for value in point.values())
+            fronts.setdefault(base, []).append((order, 100 * record.efficacy_mean, 100 * record.fidelity_mean))
+    for base, points in fronts.items():
+        if len(points) > 1:
+            points.sort()
+            ax.plot([x for _, x, _ in points], [y for _, _, y in points], "-", color=method_colours[base], alpha=0.6, linewidth=1.5)
 
 
 def _reference_lines(ax, panel: pd.DataFrame) -> None:
