@@ -239,15 +239,35 @@ def check_model_kwargs(spec: dict, where: str) -> None:
         raise ConfigError(f"{where}.{error}") from None
 
 
-def load_config(path: str | Path) -> dict:
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML keeps the last of two equal keys in a mapping and says nothing; a config that does so is refused."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(f"line {key_node.start_mark.line + 1}: key {key!r} is given twice in one block (YAML would keep only the last)")
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def read_config_file(path: str | Path) -> dict:
+    """The config file's mapping, read strictly: unreadable YAML, a non-mapping or a repeated key is one ConfigError."""
     path = Path(path)
     try:
-        config = yaml.safe_load(path.read_text())
+        config = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(f"{path}: cannot read config ({error.__class__.__name__}: {str(error).splitlines()[0]})") from None
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: the config must be a mapping of keys")
-    return validate_config(config, str(path))
+    return config
+
+
+def load_config(path: str | Path) -> dict:
+    return validate_config(read_config_file(path), str(path))
 
 
 def attribute_names(config: dict, dataset: str) -> list[str]:

@@ -23,7 +23,9 @@ def cell_row(cell: Cell, method_name: str, task: str, fidelity: dict, attack: di
     if worst is None:
         raise ValueError(f"{cell.path}: no attacker ran on the split features with the full pool")
     fractions = sorted({a["pool_fraction"] for a in attacks if a["pool_fraction"] < 1.0})
-    worst_half = _worst(attacks, "split", fractions[-1]) if fractions else None
+    # the still-climbing check compares with the saturation fraction, whatever learning-curve fractions ran beside it
+    part = attack.get("saturation_fraction", fractions[-1] if fractions else None)
+    worst_half = _worst(attacks, "split", part) if part is not None else None
     penultimate = _worst(attacks, "penultimate", 1.0)
     efficacy, chance, given_task = worst["accuracy"], attack["chance"], attack["chance_given_task"]
     half = worst_half["accuracy"] if worst_half else math.nan

@@ -57,13 +57,32 @@ def live_snakemake_pids(workdir: str | os.PathLike) -> list[int]:
     return sorted(pids)
 
 
-def clear_stale_lock(workdir: str | os.PathLike) -> bool:
-    """True when a stale lock was removed; AttrUnlearnError when a live run holds the directory."""
+# Snakemake invocations that read the directory without taking its lock: they may run beside a live run.
+READ_ONLY_OPTIONS = {"--dry-run", "--dryrun", "--lint", "--report", "--summary", "--detailed-summary", "--dag", "--rulegraph", "--filegraph"}
+READ_ONLY_PREFIXES = ("--list",)
+
+
+def reads_only(argv: list[str]) -> bool:
+    """Whether a snakemake command line takes no lock: a dry run (`-n`, also inside `-np`), a lint, a report, a
+    summary, a graph or a listing."""
+    for word in argv[1:]:
+        if word in READ_ONLY_OPTIONS or word.startswith(READ_ONLY_PREFIXES) or word.split("=")[0] in READ_ONLY_OPTIONS:
+            return True
+        if word.startswith("-") and not word.startswith("--") and "n" in word[1:]:
+            return True
+    return False
+
+
+def clear_stale_lock(workdir: str | os.PathLike, reading_only: bool = False) -> bool:
+    """True when a stale lock was removed; AttrUnlearnError when a live run holds the directory, unless this run
+    only reads it (`reading_only`: a dry run, lint or report, which Snakemake runs without the lock)."""
     locks = Path(workdir) / ".snakemake" / "locks"
     held = sorted(locks.glob("*.lock")) if locks.is_dir() else []
     if not held:
         return False
     alive = live_snakemake_pids(workdir)
+    if alive and reading_only:
+        return False
     if alive:
         raise AttrUnlearnError(
             f"{locks}: another snakemake run (pid {alive[0]}) is working in {Path(workdir).resolve()}; wait for it to finish or stop it first"

@@ -15,6 +15,7 @@ from attrunlearn_core.config import (
     expand_sweep,
     experiment_name,
     grid_cells,
+    read_config_file,
     results_dir,
     sweeps_all_lambdas,
     training_recipe,
@@ -26,7 +27,7 @@ from attrunlearn_core.methods import get_method_class
 from attrunlearn_core.pipeline.benchmark_efficiency import MODES as EFFICIENCY_MODES
 from attrunlearn_core.pipeline.benchmark_efficiency import BenchmarkSettings
 from attrunlearn_core.pipeline.mask_dataset import masking_params
-from attrunlearn_core.stale_lock import clear_stale_lock
+from attrunlearn_core.stale_lock import clear_stale_lock, reads_only
 from attrunlearn_core.tracking_store import check_tracking_store
 
 
@@ -38,6 +39,8 @@ def declared_rules():
 
 
 try:
+    for path in workflow.overwrite_configfiles or [p for p in [Path("config.yaml")] if p.exists()]:
+        read_config_file(path)  # Snakemake's own reading keeps the last of two equal keys without a word
     validate(config, schema=str(SCHEMA_PATH))
     expand_sweep(config, "config")  # a sweep: block becomes ordinary grid methods before anything reads them
     check_names(config, "config")
@@ -57,7 +60,7 @@ except (WorkflowError, ConfigError) as error:
 if workflow.is_main_process:
     try:
         check_tracking_store(config["mlflow"]["tracking_uri"], "config")
-        if clear_stale_lock(Path.cwd()):
+        if clear_stale_lock(Path.cwd(), reading_only=reads_only(sys.argv)):
             print(f"attrunlearn: removed the stale lock of a killed run in {Path.cwd()}; resuming", file=sys.stderr)
     except AttrUnlearnError as error:
         sys.exit(f"attrunlearn: {error}")
@@ -67,6 +70,8 @@ if workflow.is_main_process:
 RESULTS = results_dir(config)
 # A sweep over all three lambdas gets the paper's Fig. 6, the heat map of AUM over (lambda_2, lambda_3) per lambda_1.
 SWEEP_HEATMAP = sweeps_all_lambdas(config)
+# Attackers fit on more pool fractions than the saturation check's draw their learning curves.
+LEARNING_CURVE = bool(config["attackers"]["curve_fractions"])
 
 
 def grid_path(path):
@@ -189,6 +194,8 @@ def final_targets():
     targets += list(rules.report_tables.output)
     if SWEEP_HEATMAP:
         targets.append(rules.sweep_heatmap.output.heatmap)
+    if LEARNING_CURVE:
+        targets += expand(rules.learning_curve_figure.output.curve, dataset=datasets)
     if BENCHMARK:
         targets += [rules.efficiency_table.output.table, rules.efficiency_table_html.output.efficiency, rules.log_efficiency.output.runs]
     targets.append(rules.log_grid_tables.output.run)

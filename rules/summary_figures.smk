@@ -54,3 +54,31 @@ if SWEEP_HEATMAP:
             **job_resources("sweep_heatmap"),
         script:
             "../workflow_scripts/sweep_heatmap.py"
+
+
+if LEARNING_CURVE:
+
+    rule learning_curve_figure:
+        """Per dataset, for a grid with `attackers.curve_fractions`: each attacker's accuracy on z against the share of
+        the pool it fit on, one panel per method, where it saturates marked."""
+        input:
+            summary=lambda w: rules.aggregate.output.summary,
+            attack_summary=lambda w: rules.aggregate.output.attack_summary,
+        output:
+            curve=report(
+                grid_path("figures/learning_curve_{dataset}.png"),
+                caption="../report/learning_curve.rst",
+                category="3 Attackers",
+                subcategory="{dataset}",
+            ),
+        log:
+            grid_path("logs/figures/learning_curve_{dataset}.log"),
+        benchmark:
+            grid_path("benchmarks/learning_curve_figure/{dataset}.tsv")
+        conda:
+            "../environment.yaml"
+        threads: job_threads("learning_curve_figure")
+        resources:
+            **job_resources("learning_curve_figure"),
+        script:
+            "../workflow_scripts/learning_curve_figure.py"

@@ -39,7 +39,7 @@ from attrunlearn_core.models import build_split_model
 from attrunlearn_core.pipeline.apply_method import apply_method
 from attrunlearn_core.pipeline.prepare_dataset import prepare_dataset
 from attrunlearn_core.pipeline.train_baseline import train_baseline
-from attrunlearn_core.stale_lock import clear_stale_lock
+from attrunlearn_core.stale_lock import clear_stale_lock, reads_only
 from attrunlearn_core.tracking_store import check_tracking_store
 from attrunlearn_core.training import TrainingRecipe, fit_classifier, pick_device
 
@@ -640,9 +640,12 @@ def test_concurrent_run_is_refused_with_one_line(tmp_path):
     live = subprocess.Popen([sys.executable, str(stand_in)], cwd=tmp_path)
     try:
         result = _run(tmp_path, write_config(GRID, tmp_path / "grid.yaml"))
+        dry_run = snakemake(tmp_path, tmp_path / "grid.yaml", "-n")  # takes no lock, so it may look while a grid runs
     finally:
         live.kill()
         live.wait()
+    assert dry_run.returncode == 0, dry_run.stderr[-2000:]
+    assert "another snakemake run" not in dry_run.stderr and (locks / "0.input.lock").exists()
     assert result.returncode == 1
     assert (locks / "0.input.lock").exists() and not (tmp_path / "results").exists()
     errors = [line for line in result.stderr.splitlines() if "Error" in line or line.startswith("attrunlearn:")]
@@ -798,3 +801,20 @@ def test_an_unexpected_error_reaches_the_jobs_log_with_its_traceback(tmp_path):
     one_line("\n".join(errors), str(log), "unexpected KeyError: 'missing key'", "its traceback is in that log")
     text = log.read_text()
     assert "INFO started" in text and "Traceback (most recent call last)" in text and "KeyError: 'missing key'" in text
+
+
+@pytest.mark.parametrize(
+    "argv, reading",
+    [
+        (["snakemake", "-n"], True),
+        (["snakemake", "-np", "--cores", "2"], True),
+        (["snakemake", "--dry-run"], True),
+        (["snakemake", "--lint"], True),
+        (["snakemake", "--cores", "1", "--report", "r.html"], True),
+        (["snakemake", "--list-rules"], True),
+        (["snakemake", "--cores", "all"], False),
+        (["snakemake", "-j", "2", "--configfile", "configs/fronts.yaml"], False),
+    ],
+)
+def test_which_snakemake_command_lines_take_no_lock(argv, reading):
+    assert reads_only(argv) is reading

@@ -5,6 +5,7 @@ import shutil
 import pytest
 
 from attrunlearn_core.config import attribute_names, load_config, sweeps_all_lambdas
+from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.methods import get_method_class
 from attrunlearn_core.pipeline.benchmark_efficiency import MODES as EFFICIENCY_MODES
 
@@ -49,6 +50,8 @@ def expected_jobs(config: dict) -> dict[str, int]:
         "log_grid_tables": 1,
         # a sweep over all three lambdas draws its heat map
         "sweep_heatmap": 1 if sweeps_all_lambdas(config) else 0,
+        # attackers on more pool fractions draw their learning curves, one figure per dataset
+        "learning_curve_figure": len(grid["datasets"]) if config["attackers"]["curve_fractions"] else 0,
         "all": 1,
     }
 
@@ -68,6 +71,21 @@ def test_bad_config_fails_the_dag_build_with_one_line(tmp_path):
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("attrunlearn:")]
     assert len(errors) == 1 and "datasets.embedded" in errors[0] and "colour" in errors[0]
+
+
+def test_a_key_given_twice_fails_the_dag_build_with_its_line(tmp_path):
+    """YAML keeps the later of two equal keys silently, e.g. a pasted second `grid:` would replace the first."""
+    text = (REPO / "config.yaml").read_text()
+    bad = tmp_path / "twice.yaml"
+    bad.write_text(text + "\ngrid:\n  datasets: [embedded]\n  models: [resnet18]\n  methods: [original]\n  seeds: [0]\n")
+    line = len(text.splitlines()) + 2
+    result = snakemake(tmp_path, bad, "-n")
+    assert result.returncode != 0
+    errors = [row for row in result.stderr.splitlines() if row.startswith("attrunlearn:")]
+    assert errors == [f"attrunlearn: {bad}: line {line}: key 'grid' is given twice in one block (YAML would keep only the last)"]
+    assert not (tmp_path / "results").exists()
+    with pytest.raises(ConfigError, match=f"twice.yaml: line {line}: key 'grid' is given twice"):
+        load_config(bad)
 
 
 def test_a_configfile_replaces_the_default_grid_instead_of_merging_into_it(tmp_path):

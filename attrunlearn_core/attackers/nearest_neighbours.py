@@ -15,3 +15,7 @@ class NearestNeighboursAttacker(ScikitAttacker):
 
     def estimator(self):
         return KNeighborsClassifier()
+
+    def usable_grid(self, fold_size: int) -> dict[str, list]:
+        # a small pool (a learning curve's first points) cannot offer 45 neighbours to every fold
+        return {"n_neighbors": [k for k in self.grid["n_neighbors"] if k <= fold_size] or [1]}

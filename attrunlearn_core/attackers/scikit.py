@@ -37,9 +37,16 @@ class ScikitAttacker(Attacker):
             if smallest >= 2
             else KFold(self.recipe.cv_folds, shuffle=True, random_state=self.seed)
         )
-        self.search = GridSearchCV(self.estimator(), self.grid, cv=folds, scoring="accuracy", n_jobs=1).fit(self.features.transform(x), z)
+        self.search = GridSearchCV(
+            self.estimator(), self.usable_grid(len(x) - len(x) // folds.get_n_splits()), cv=folds, scoring="accuracy", n_jobs=1
+        )
+        self.search.fit(self.features.transform(x), z)
         self.validation_accuracy = float(self.search.best_score_)
         return self
+
+    def usable_grid(self, fold_size: int) -> dict[str, list]:
+        """The grid without points a cross-validation fold of `fold_size` pairs cannot fit (e.g. more neighbours)."""
+        return self.grid
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(self.search.predict(self.features.transform(x.flatten(1).float().numpy()))).long()

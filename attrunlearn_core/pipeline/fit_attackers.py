@@ -102,7 +102,7 @@ def fit_cell_attackers(
     attacks, shuffled = [], []
     for site in spec["sites"]:
         pool_x = torch.cat([part[site] for part in pool]).float()
-        for fraction in sorted({1.0, spec["saturation_fraction"]}, reverse=True):
+        for fraction in sorted({1.0, spec["saturation_fraction"], *spec.get("curve_fractions", [])}, reverse=True):
             subset = pool_subset(
                 pool_x,
                 pool_z,
@@ -156,6 +156,7 @@ def fit_cell_attackers(
             "chance": majority_rate(test_z),
             "chance_given_task": chance_given_task(test_z, task_test),
             "pool": pool_splits,
+            "saturation_fraction": spec["saturation_fraction"],
             "attacks": attacks,
             "shuffled_control": shuffled,
         },
