@@ -8,7 +8,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 CONFIG ?= config.yaml
 GRID = $(shell $(BIN)/python -c "import yaml; print((yaml.safe_load(open('$(CONFIG)')) or {}).get('name') or 'default')")
 
-.PHONY: run test test-slurm ui report dry-run lint clean-results
+.PHONY: run test test-slurm ui report dry-run lint docs clean-results
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ lint: $(STAMP)  ## ruff, snakefmt and snakemake's own linter: all three report, 
 	$(BIN)/snakefmt --check . || status=1; \
 	$(BIN)/snakemake --lint || status=1; \
 	exit $$status
+
+docs: $(STAMP)  ## build the documentation site into site/ (strict: a broken internal link fails)
+	$(BIN)/mkdocs build --strict
 
 clean-results:  ## every grid's results and the MLflow store (results/README.md stays)
 	rm -rf results/*/ results/mlflow.db

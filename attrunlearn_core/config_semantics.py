@@ -18,7 +18,7 @@ CELEBA_ATTRIBUTES = (
     "Wearing_Necktie Young"
 ).split()
 
-# The labels each loader provides (its docstring and README table say what they mean).
+# The labels each loader provides (its docstring and the table in docs/data.md say what they mean).
 LOADER_LABELS = {
     "embedded": ("shape", "color", "background"),
     "cifar10": ("class", "living"),

@@ -1,7 +1,8 @@
-"""The README's reference numbers, regenerated from a grid's summary table (never typed by hand).
+"""The reference numbers of README.md (the default grid) and docs/results.md (every other grid), regenerated from a
+grid's summary table (never typed by hand).
 
     python -m attrunlearn_core.reference_table results/default/tables/summary.parquet --machine "idle 2-core CPU" \
-        [--readme README.md --section default]
+        [--readme README.md --section default]     (or --readme docs/results.md --section levers, ...)
 
 prints a Markdown table of mean ± 95 % CI half-width per method; with --readme it replaces the block between
 `<!-- reference:SECTION -->` and `<!-- /reference:SECTION -->` in that file. With --sweep it prints a `sweep:`

@@ -1,4 +1,4 @@
-"""The Parquet tables' columns, written once here (the README copies this list)."""
+"""The Parquet tables' columns, written once here (docs/outputs.md copies this list)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,60 @@
+"""The user documentation: a one-screen README, the docs/ site that builds with no broken internal link, and no
+dates, commit hashes or issue numbers in either (they belong in notes)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+
+
+def _build(config, site):
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config), "--site-dir", str(site)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_the_readme_fits_one_screen_and_links_every_docs_page():
+    text = (REPO / "README.md").read_text()
+    assert len(text.splitlines()) <= 150
+    linked = set(re.findall(r"\]\((docs/[^)#]+)\)", text))
+    assert linked == {f"docs/{page.name}" for page in (REPO / "docs").glob("*.md") if page.name != "index.md"}
+    for heading in ("## Two commands", "## What it measures", "## What it found", "## Read more"):
+        assert heading in text
+
+
+def test_the_site_builds_strictly_with_every_page_in_its_nav(tmp_path):
+    config = yaml.safe_load((REPO / "mkdocs.yml").read_text())
+    in_nav = {page for entry in config["nav"] for page in entry.values()}
+    assert in_nav == {page.name for page in (REPO / "docs").glob("*.md")}
+    result = _build(REPO / "mkdocs.yml", tmp_path / "site")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "site" / "methods" / "index.html").exists()
+
+
+def test_a_broken_internal_link_fails_the_build(tmp_path):
+    shutil.copytree(REPO / "docs", tmp_path / "docs")
+    shutil.copy(REPO / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    page = tmp_path / "docs" / "methods.md"
+    page.write_text(page.read_text() + "\nSee [the missing page](nowhere.md).\n")
+    result = _build(tmp_path / "mkdocs.yml", tmp_path / "site")
+    assert result.returncode != 0 and "nowhere.md" in result.stderr
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_user_documentation_carries_no_dates_commit_hashes_or_issue_numbers(page):
+    text = page.read_text()
+    assert not re.findall(r"\b20\d\d-\d\d-\d\d\b", text)
+    assert not [word for word in re.findall(r"\b[0-9a-f]{7,40}\b", text) if re.search(r"\d", word) and re.search(r"[a-f]", word)]
+    assert not re.findall(r"(?<![\w&])#\d+\b", text)
