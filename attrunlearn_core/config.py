@@ -267,7 +267,9 @@ def read_config_file(path: str | Path) -> dict:
 
 
 def load_config(path: str | Path) -> dict:
-    return validate_config(read_config_file(path), str(path))
+    from attrunlearn_core.config_base import resolve_base
+
+    return validate_config(resolve_base(read_config_file(path), path), str(path))
 
 
 def attribute_names(config: dict, dataset: str) -> list[str]:

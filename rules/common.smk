@@ -21,6 +21,7 @@ from attrunlearn_core.config import (
     training_recipe,
     validate_config,
 )
+from attrunlearn_core.config_base import resolve_base
 from attrunlearn_core.errors import AttrUnlearnError, ConfigError
 from attrunlearn_core.job_resources import check_resource_rules, rule_resources
 from attrunlearn_core.methods import get_method_class
@@ -39,8 +40,13 @@ def declared_rules():
 
 
 try:
-    for path in workflow.overwrite_configfiles or [p for p in [Path("config.yaml")] if p.exists()]:
+    CONFIG_FILES = workflow.overwrite_configfiles or [p for p in [Path("config.yaml")] if p.exists()]
+    for path in CONFIG_FILES:
         read_config_file(path)  # Snakemake's own reading keeps the last of two equal keys without a word
+    if "base" in config:  # the config states how it differs from its base: merge it over the base (--config keys kept)
+        merged = resolve_base(config, CONFIG_FILES[-1])
+        config.clear()
+        config.update(merged)
     validate(config, schema=str(SCHEMA_PATH))
     expand_sweep(config, "config")  # a sweep: block becomes ordinary grid methods before anything reads them
     check_names(config, "config")
