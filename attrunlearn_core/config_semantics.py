@@ -10,26 +10,6 @@ from __future__ import annotations
 
 from attrunlearn_core.errors import ConfigError
 
-CELEBA_ATTRIBUTES = (
-    "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair Blond_Hair Blurry "
-    "Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee Gray_Hair Heavy_Makeup High_Cheekbones Male "
-    "Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard Oval_Face Pale_Skin Pointy_Nose Receding_Hairline Rosy_Cheeks "
-    "Sideburns Smiling Straight_Hair Wavy_Hair Wearing_Earrings Wearing_Hat Wearing_Lipstick Wearing_Necklace "
-    "Wearing_Necktie Young"
-).split()
-
-# The labels each loader provides (its docstring and the table in docs/data.md say what they mean).
-LOADER_LABELS = {
-    "embedded": ("shape", "color", "background"),
-    "cifar10": ("class", "living"),
-    "utkface": ("gender", "race", "age_group"),
-    "celeba": tuple(CELEBA_ATTRIBUTES),
-    "fairface": ("gender", "race", "age"),
-}
-
-# Images a loader can provide at most, where that is known without reading the data.
-CIFAR10_IMAGES = 60000
-
 
 def _listed(labels: list[str], shown: int = 12) -> str:
     return ", ".join(labels[:shown]) + (", ..." if len(labels) > shown else "")
@@ -41,21 +21,20 @@ def attribute_parts_of(attribute) -> list[str]:
 
 def dataset_capacity(spec: dict) -> tuple[int, str] | None:
     """(most images the dataset can give, the key that says so), or None when only reading the data tells."""
-    from attrunlearn_core.datasets.embedded import DEFAULT_NUM_SAMPLES
+    from attrunlearn_core.datasets import get_dataset_loader
 
-    limits = []
-    if spec.get("max_samples"):
-        limits.append((spec["max_samples"], "max_samples"))
-    if spec["loader"] == "embedded":
-        limits.append((int(spec.get("options", {}).get("num_samples", DEFAULT_NUM_SAMPLES)), "options.num_samples"))
-    if spec["loader"] == "cifar10":
-        limits.append((CIFAR10_IMAGES, "the CIFAR-10 image count"))
+    limits = [(spec["max_samples"], "max_samples")] if spec.get("max_samples") else []
+    declared = get_dataset_loader(spec["loader"]).capacity(spec.get("options", {}))
+    if declared is not None:
+        limits.append(declared)
     return min(limits) if limits else None
 
 
 def check_dataset(name: str, spec: dict, source: str) -> None:
+    from attrunlearn_core.datasets import get_dataset_loader
+
     key = f"{source}: datasets.{name}"
-    labels = LOADER_LABELS.get(spec["loader"])
+    labels = get_dataset_loader(spec["loader"]).labels
     if labels is not None and spec["task"] not in labels:
         raise ConfigError(f"{key}.task: {spec['task']!r} is not a label of loader {spec['loader']} (it has: {_listed(labels)})")
     for attribute in spec["attributes"]:

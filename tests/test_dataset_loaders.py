@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import logging
 import pickle
+import re
 import tarfile
 from pathlib import Path
 
@@ -13,12 +15,15 @@ import pytest
 import torch
 from PIL import Image
 
+from attrunlearn_core.config import validate_config
 from attrunlearn_core.datasets import get_dataset_loader, image_files
 from attrunlearn_core.datasets.celeba import load_celeba
 from attrunlearn_core.datasets.cifar10 import CLASSES, load_cifar10
 from attrunlearn_core.datasets.fairface import load_fairface
 from attrunlearn_core.datasets.utkface import load_utkface
 from attrunlearn_core.errors import ConfigError, DatasetError
+
+from conftest import REPO
 
 LIVING = {"bird", "cat", "deer", "dog", "frog", "horse"}
 
@@ -481,3 +486,56 @@ def test_fairface_errors(tmp_path):
     with pytest.raises(DatasetError) as excinfo:
         load_fairface(tmp_path, 8, None, rng(), {})
     assert_one_line_error(excinfo, "fairface_label_val.csv", "fairface_label_train.csv")
+
+
+# ---------------------------------------------------------------- loaders declare their labels and capacity
+
+
+def test_a_new_loader_is_checked_by_its_own_declaration(tiny_config):
+    from attrunlearn_core.datasets import DATASET_LOADERS, register_dataset
+
+    @register_dataset("toy", labels=("kind", "tint"), capacity=lambda options: (int(options.get("count", 50)), "options.count"))
+    def load_toy(root, image_size, max_samples, rng, options):  # pragma: no cover - never loaded here
+        raise AssertionError
+
+    try:
+        config = copy.deepcopy(tiny_config)
+        config["datasets"] = {
+            "toy": {
+                "loader": "toy",
+                "image_size": 16,
+                "task": "kind",
+                "attributes": ["tint"],
+                "splits": {"train": 20, "test": 10, "attacker_train": 10, "attacker_test": 5},
+            }
+        }
+        config["grid"]["datasets"] = ["toy"]
+        validate_config(copy.deepcopy(config), "toy.yaml")
+        for change, fragment in (
+            (lambda c: c["datasets"]["toy"].update(task="shape"), "datasets.toy.task: 'shape' is not a label of loader toy (it has: kind, tint)"),
+            (lambda c: c["datasets"]["toy"].update(attributes=["hue"]), "datasets.toy.attributes: 'hue' is not a label of loader toy"),
+            (
+                lambda c: c["datasets"]["toy"].update(options={"count": 20}),
+                "ask for 45 images (train=20, test=10, attacker_train=10, attacker_test=5) but options.count allows only 20",
+            ),
+        ):
+            bad = copy.deepcopy(config)
+            change(bad)
+            with pytest.raises(ConfigError) as error:
+                validate_config(bad, "toy.yaml")
+            assert fragment in str(error.value)
+    finally:
+        DATASET_LOADERS._entries.pop("toy")
+
+
+def test_no_loader_name_is_branched_on_outside_its_own_file():
+    from attrunlearn_core.datasets import list_datasets
+
+    package = REPO / "attrunlearn_core"
+    for path in package.rglob("*.py"):
+        text = path.read_text()
+        for name in list_datasets():
+            if path == package / "datasets" / f"{name}.py":
+                continue
+            branch = re.compile(rf"""(==|!=|\bin)\s*[(\[{{]?\s*["']{name}["']""")
+            assert not branch.search(text), f"{path.relative_to(REPO)} branches on loader {name!r}"

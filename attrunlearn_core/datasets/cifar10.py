@@ -31,7 +31,7 @@ TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
 EXPECTED_LAYOUT = f"train/<class>/*.jpg and test/<class>/*.jpg (folder or .tar.gz), or {BATCHES_DIR}/{{data_batch_1..5,test_batch,batches.meta}}"
 
 
-@register_dataset("cifar10")
+@register_dataset("cifar10", labels=("class", "living"), capacity=lambda options: (60000, "the CIFAR-10 image count"))
 def load_cifar10(root: Path | None, image_size: int, max_samples: int | None, rng: np.random.Generator, options: dict) -> LabelledImages:
     check_image_size(image_size)
     if root is None:

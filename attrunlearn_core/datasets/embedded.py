@@ -39,7 +39,11 @@ def _shape_mask(shape: int, xx: np.ndarray, yy: np.ndarray, cx: float, cy: float
     return ((np.abs(dx) <= 0.3 * r) | (np.abs(dy) <= 0.3 * r)) & (np.abs(dx) <= r) & (np.abs(dy) <= r)
 
 
-@register_dataset("embedded")
+@register_dataset(
+    "embedded",
+    labels=("shape", "color", "background"),
+    capacity=lambda options: (int(options.get("num_samples", DEFAULT_NUM_SAMPLES)), "options.num_samples"),
+)
 def load_embedded(root: Path | None, image_size: int, max_samples: int | None, rng: np.random.Generator, options: dict) -> LabelledImages:
     # The dataset has `num_samples` images; `max_samples` (what the splits need) only ever takes fewer of them.
     n = int(options.get("num_samples", DEFAULT_NUM_SAMPLES))

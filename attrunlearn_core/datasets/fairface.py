@@ -60,7 +60,7 @@ def _image_base(root: Path, example: str) -> Path:
     raise DatasetError(f"cannot find image {example} (named in the FairFace csv) under {root} or its subfolders")
 
 
-@register_dataset("fairface")
+@register_dataset("fairface", labels=("gender", "race", "age"))
 def load_fairface(root: Path | None, image_size: int, max_samples: int | None, rng: np.random.Generator, options: dict) -> LabelledImages:
     check_image_size(image_size)
     if root is None:

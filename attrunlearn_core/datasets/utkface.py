@@ -54,7 +54,7 @@ def _age_bins(options: dict) -> list[int]:
     return list(bins)
 
 
-@register_dataset("utkface")
+@register_dataset("utkface", labels=("gender", "race", "age_group"))
 def load_utkface(root: Path | None, image_size: int, max_samples: int | None, rng: np.random.Generator, options: dict) -> LabelledImages:
     check_image_size(image_size)
     if root is None:
