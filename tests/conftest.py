@@ -1,43 +1,14 @@
-"""Shared fixtures: a tiny grid on the embedded data that trains in seconds."""
+"""pytest's fixtures and hooks: a tiny grid on the embedded data that trains in seconds, one thread per test, and
+the scheduler that keeps the tiny-grid modules on one worker. Shared values and helpers live in tests/helpers.py."""
 
 from __future__ import annotations
 
 import copy
-from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-import yaml
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-
-TINY_CONFIG = {
-    "seed": 0,
-    "device": "cpu",
-    "datasets": {
-        "embedded": {
-            "loader": "embedded",
-            "image_size": 16,
-            "task": "shape",
-            "attributes": ["color", ["color", "background"]],
-            "splits": {"train": 96, "test": 48, "attacker_train": 64, "attacker_test": 48},
-        }
-    },
-    "models": {"resnet18": {"arch": "resnet18", "split_after": "layer2"}},
-    "training": {"epochs": 1, "batch_size": 32, "lr": 0.001},
-    "attackers": {
-        # resnet (the paper's attacker) is left out: a ResNet18 per site and pool costs ~10 s a cell on 2 cores;
-        # tests/test_attackers.py trains it like every registered attacker.
-        "names": ["linear", "mlp", "conv", "logreg", "knn"],
-        "sites": ["split", "penultimate"],
-        "recipe": {"max_epochs": 2, "batch_size": 32, "hidden": 32, "patience": 2, "cv_folds": 2},
-    },
-    "methods": {"original": {"method": "original"}},
-    "grid": {"datasets": ["embedded"], "models": ["resnet18"], "methods": ["original"], "seeds": [0]},
-}
+from helpers import TINY_CONFIG, TINY_GRID_MODULES
 
 
 @pytest.fixture
@@ -45,33 +16,10 @@ def tiny_config() -> dict:
     return copy.deepcopy(TINY_CONFIG)
 
 
-def write_config(config: dict, path: Path) -> Path:
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
-
-
 @pytest.fixture(autouse=True)
 def _few_threads():
     torch.set_num_threads(1)
     yield
-
-
-@lru_cache(maxsize=4)
-def tiny_embedded_prepared(seed: int = 0):
-    """A 256-image, 16x16 prepared embedded dataset for method tests (cached per seed)."""
-    from attrunlearn_core.datasets.embedded import load_embedded
-    from attrunlearn_core.datasets.prepared import prepare
-
-    rng = np.random.default_rng(seed)
-    data = load_embedded(None, 16, 256, rng, {})
-    sizes = {"train": 96, "test": 48, "attacker_train": 64, "attacker_test": 48}
-    return prepare(data, sizes, ["shape", "color", "background"], rng, meta={"dataset": "embedded"})
-
-
-# The test modules that read the `tiny_grids` session fixture. Under pytest-xdist (pyproject's addopts) they run on
-# one worker, so the grids are built once; every other module runs whole on one worker (its module-scoped fixtures
-# are built once too). test_suite_layout.py checks that this list is complete.
-TINY_GRID_MODULES = frozenset({"test_baseline2_workflow", "test_end_to_end", "test_grid_results", "test_peer_methods_workflow"})
 
 
 def pytest_xdist_make_scheduler(config, log):

@@ -5,12 +5,12 @@ import copy
 import pyarrow.parquet as pq
 import pytest
 import torch
+from helpers import TINY_CONFIG, write_config
 from mlflow.tracking import MlflowClient
 
 from attrunlearn_core.checkpoints import load_checkpoint
 from attrunlearn_core.datasets.prepared import PreparedDataset
 
-from conftest import TINY_CONFIG, write_config
 from workflow import job_counts, snakemake
 
 JOINT = "color+background"

@@ -2,12 +2,11 @@ import copy
 
 import pytest
 import yaml
+from helpers import REPO, TINY_CONFIG
 
 from attrunlearn_core.config import Cell, attribute_names, cell_run_params, grid_cells, load_config, validate_config
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.methods import get_method_class
-
-from conftest import REPO, TINY_CONFIG
 
 SHIPPED = [REPO / "config.yaml", *sorted((REPO / "configs").glob("*.yaml"))]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from helpers import REPO
 
 from attrunlearn_core.config import load_config, read_config_file, validate_config
 from attrunlearn_core.config_base import merge_over
 from attrunlearn_core.errors import ConfigError
 
-from conftest import REPO
 from workflow import job_counts, snakemake
 
 BASED = sorted(path for path in (REPO / "configs").glob("*.yaml") if "base" in read_config_file(path))

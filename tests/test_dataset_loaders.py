@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import REPO
 from PIL import Image
 
 from attrunlearn_core.config import validate_config
@@ -22,8 +23,6 @@ from attrunlearn_core.datasets.cifar10 import CLASSES, load_cifar10
 from attrunlearn_core.datasets.fairface import load_fairface
 from attrunlearn_core.datasets.utkface import load_utkface
 from attrunlearn_core.errors import ConfigError, DatasetError
-
-from conftest import REPO
 
 LIVING = {"bird", "cat", "deer", "dog", "frog", "horse"}
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from helpers import REPO
 from torch import nn
 
 from attrunlearn_core.datasets.embedded import load_embedded
@@ -31,8 +32,6 @@ from attrunlearn_core.methods import UnlearningContext, get_method_class
 from attrunlearn_core.models import build_split_model
 from attrunlearn_core.seeding import seed_everything
 from attrunlearn_core.training import TrainingRecipe
-
-from conftest import REPO
 
 TINY_PARAMS = {"epochs": 1, "warmup_epochs": 1, "batch_size": 32, "head_hidden": 32, "embedding_dim": 16}
 PAPER_OBJECTIVE = yaml.safe_load((REPO / "config.yaml").read_text())["methods"]["detachment_paper"]["params"]

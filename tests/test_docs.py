@@ -10,8 +10,7 @@ import sys
 
 import pytest
 import yaml
-
-from conftest import REPO
+from helpers import REPO
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 

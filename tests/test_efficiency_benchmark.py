@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
+from helpers import REPO, write_config
 from PIL import Image
 
 from attrunlearn_core.datasets.embedded import load_embedded
@@ -33,7 +34,6 @@ from attrunlearn_core.tracking import log_cell_runs
 from attrunlearn_core.tracking_efficiency import log_efficiency_runs
 from attrunlearn_core.training import TrainingRecipe
 
-from conftest import REPO, write_config
 from workflow import snakemake
 
 BENCHMARK = {"dataset": "embedded", "models": ["resnet18"], "epochs": 1, "warmup_steps": 1, "max_steps": 2, "batch_size": 16}

@@ -3,13 +3,13 @@ tests/tiny_grids.py: baseline-1 and detachment, two attributes, every attacker o
 
 import pyarrow.parquet as pq
 import pytest
+from helpers import write_config
 from mlflow.tracking import MlflowClient
 
 from attrunlearn_core.attackers import get_attacker_class
 from attrunlearn_core.config import grid_cells, validate_config
 from attrunlearn_core.results_table import ATTACK_SUMMARY_SCHEMA, ATTACKS_SCHEMA, CELLS_SCHEMA, SUMMARY_SCHEMA
 
-from conftest import write_config
 from workflow import snakemake
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from helpers import REPO, TINY_CONFIG, tiny_embedded_prepared, write_config
 from mlflow.tracking import MlflowClient
 from test_dataset_loaders import CELEBA_ATTRIBUTES, make_tar, write_cifar_batches, write_cifar_folders, write_image
 
@@ -43,7 +44,6 @@ from attrunlearn_core.stale_lock import clear_stale_lock, reads_only
 from attrunlearn_core.tracking_store import check_tracking_store
 from attrunlearn_core.training import TrainingRecipe, fit_classifier, pick_device
 
-from conftest import REPO, TINY_CONFIG, tiny_embedded_prepared, write_config
 from workflow import snakemake
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")

@@ -4,11 +4,11 @@ import re
 
 import pytest
 import yaml
+from helpers import REPO, write_config
 
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.job_resources import BUILT_IN, check_resource_rules, rule_resources
 
-from conftest import REPO, write_config
 from workflow import snakemake
 
 SLURM_PROFILE = str(REPO / "profiles" / "slurm")

@@ -12,6 +12,7 @@ from functools import cache, lru_cache
 
 import pytest
 import torch
+from helpers import tiny_embedded_prepared
 
 from attrunlearn_core.checkpoints import load_model, save_checkpoint
 from attrunlearn_core.config import validate_config
@@ -22,8 +23,6 @@ from attrunlearn_core.methods import MethodResult, UnlearningContext, get_method
 from attrunlearn_core.models import SplitModel, build_split_model
 from attrunlearn_core.seeding import seed_everything
 from attrunlearn_core.training import TrainingRecipe, to_input
-
-from conftest import tiny_embedded_prepared
 
 TASK = "shape"
 RECIPE = TrainingRecipe(epochs=1, batch_size=32, lr=1e-3)

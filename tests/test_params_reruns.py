@@ -7,8 +7,8 @@ import copy
 import re
 
 import pytest
+from helpers import REPO, TINY_CONFIG, write_config
 
-from conftest import REPO, TINY_CONFIG, write_config
 from workflow import snakemake
 
 # Every kind of rule: a method from baseline-1, detachment (image recovery), baseline-2 (Grad-CAM rules).

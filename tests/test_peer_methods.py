@@ -10,6 +10,7 @@ from itertools import pairwise
 
 import pytest
 import torch
+from helpers import tiny_embedded_prepared
 from torch import nn
 
 from attrunlearn_core.config import validate_config
@@ -26,8 +27,6 @@ from attrunlearn_core.unlearning.gradient_reversal import dann_coefficient, reve
 from attrunlearn_core.unlearning.hsic import hsic_given, normalised_hsic
 from attrunlearn_core.unlearning.mas import MASPenalty, mas_importance
 from attrunlearn_core.unlearning.pgd import project_l2, targeted_l2_pgd
-
-from conftest import tiny_embedded_prepared
 
 TASK = "shape"
 CPU = torch.device("cpu")

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import REPO, TINY_CONFIG, write_config
 
 from attrunlearn_core.errors import AttrUnlearnError
 from attrunlearn_core.rule_times import main, markdown_table, rule_of, rule_times
 
-from conftest import REPO, TINY_CONFIG, write_config
 from workflow import snakemake
 
 # Exactly what Snakemake 9 writes (a tab-separated header, floats with two decimals, NA when nothing was measured).

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import REPO, TINY_CONFIG, write_config
 
-from conftest import REPO, TINY_CONFIG, write_config
 from workflow import snakemake
 
 pytestmark = pytest.mark.skipif(not os.environ.get("ATTRUNLEARN_SLURM_TEST"), reason="needs the one-node Slurm of `make test-slurm`")

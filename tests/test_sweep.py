@@ -6,13 +6,13 @@ import copy
 
 import pandas as pd
 import pytest
+from helpers import TINY_CONFIG, write_config
 from PIL import Image
 
 from attrunlearn_core.config import expand_sweep, grid_cells, sweep_method_name, sweep_point, sweeps_all_lambdas, validate_config
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.figures.sweep_heatmap import sweep_frame, write_sweep_heatmap
 
-from conftest import TINY_CONFIG, write_config
 from workflow import job_counts, snakemake
 
 SWEEP = {"base": "detachment_local", "params": {"lambda_x": [0.1, 1.0], "lambda_y": [1.0], "lambda_z": [0.01, 1e-5]}}

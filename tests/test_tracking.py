@@ -7,12 +7,11 @@ import subprocess
 
 import pandas as pd
 import pytest
+from helpers import REPO
 from mlflow.tracking import MlflowClient
 
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.tracking import GIT_COMMIT_TAG, PARENT_ID_TAG, GridInfo, file_digest, git_commit, grid_info, log_cell_runs, log_grid_tables
-
-from conftest import REPO
 
 
 def cell(cell_id: str, fidelity: float) -> dict:

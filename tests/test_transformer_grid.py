@@ -7,9 +7,9 @@ import copy
 
 import pandas as pd
 import pytest
+from helpers import TINY_CONFIG, write_config
 from PIL import Image
 
-from conftest import TINY_CONFIG, write_config
 from workflow import snakemake
 
 # The shapes of tests/tiny_transformers.py, built from the torchvision builders' names through `kwargs`.

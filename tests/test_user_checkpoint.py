@@ -3,6 +3,7 @@
 import pyarrow.parquet as pq
 import pytest
 import torch
+from helpers import write_config
 
 from attrunlearn_core.checkpoints import load_model, load_state_dict_file
 from attrunlearn_core.config import validate_config
@@ -10,7 +11,6 @@ from attrunlearn_core.errors import AttrUnlearnError, ConfigError
 from attrunlearn_core.models import build_model
 from attrunlearn_core.user_checkpoint import load_user_weights
 
-from conftest import write_config
 from workflow import snakemake
 
 SHAPES = 4  # the embedded data's task classes
@@ -66,7 +66,7 @@ def test_a_missing_checkpoint_stops_the_config_with_one_line(tiny_config, tmp_pa
 def user_grid(tmp_path_factory):
     import copy
 
-    from conftest import TINY_CONFIG
+    from helpers import TINY_CONFIG
 
     workdir = tmp_path_factory.mktemp("user_checkpoint")
     model = user_model()

@@ -3,13 +3,13 @@
 import shutil
 
 import pytest
+from helpers import REPO
 
 from attrunlearn_core.config import attribute_names, load_config, sweeps_all_lambdas
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.methods import get_method_class
 from attrunlearn_core.pipeline.benchmark_efficiency import MODES as EFFICIENCY_MODES
 
-from conftest import REPO
 from workflow import job_counts, snakemake
 
 SHIPPED = [REPO / "config.yaml", *sorted((REPO / "configs").glob("*.yaml"))]

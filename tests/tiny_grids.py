@@ -11,7 +11,8 @@ import copy
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import TINY_CONFIG, write_config
+from helpers import TINY_CONFIG, write_config
+
 from workflow import snakemake
 
 JOINT = "color+background"

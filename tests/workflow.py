@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO
+from helpers import REPO
 
 
 def snakemake(workdir: Path, configfile: Path, *args: str, timeout: int = 900, snakefile: Path = REPO / "Snakefile") -> subprocess.CompletedProcess:
