@@ -53,11 +53,18 @@ def grid_info(name: str, prepared: dict[str, str | Path], code_dir: str | Path |
     return GridInfo(name, git_commit(code_dir), {dataset: file_digest(path) for dataset, path in sorted(prepared.items())})
 
 
+# The MLflow UI opens an experiment by its kind; untagged, MLflow 3 opens it on the GenAI overview (traces, token
+# usage) with the runs a click away. A grid is model training: tagged so, the UI opens on its runs.
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+
+
 def _experiment_id(client: MlflowClient, name: str, artifact_root: Path) -> str:
     location = Path(artifact_root).resolve().as_uri()
     experiment = client.get_experiment_by_name(name)
     if experiment is None:
-        return client.create_experiment(name, artifact_location=location)
+        return client.create_experiment(name, artifact_location=location, tags=dict([EXPERIMENT_KIND]))
+    if experiment.tags.get(EXPERIMENT_KIND[0]) != EXPERIMENT_KIND[1]:  # made before the tag existed
+        client.set_experiment_tag(experiment.experiment_id, *EXPERIMENT_KIND)
     if experiment.artifact_location != location:
         # A run's artifacts go where its experiment says; sharing one would put this grid's files in another grid's folder.
         raise ConfigError(

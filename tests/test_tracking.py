@@ -116,3 +116,13 @@ def test_grid_info_digests_the_prepared_data_and_reads_the_commit(tmp_path):
     head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     assert info.git_commit in (head, head + "-dirty")
     assert git_commit(tmp_path) is None  # not a git repository
+
+
+def test_a_grid_experiment_is_model_training_so_the_ui_opens_on_its_runs(store):
+    uri, root = store
+    client = MlflowClient(tracking_uri=uri)
+    client.create_experiment("older", artifact_location=root.resolve().as_uri())  # as a store made before the tag
+    log_cell_runs(uri, "exp", root, [cell(CELLS[0], 0.9)], grid=GRID)
+    log_cell_runs(uri, "older", root, [cell(CELLS[0], 0.9)], grid=GRID)
+    for name in ("exp", "older"):
+        assert client.get_experiment_by_name(name).tags["mlflow.experimentKind"] == "custom_model_development"
