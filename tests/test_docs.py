@@ -57,3 +57,12 @@ def test_user_documentation_carries_no_dates_commit_hashes_or_issue_numbers(page
     assert not re.findall(r"\b20\d\d-\d\d-\d\d\b", text)
     assert not [word for word in re.findall(r"\b[0-9a-f]{7,40}\b", text) if re.search(r"\d", word) and re.search(r"[a-f]", word)]
     assert not re.findall(r"(?<![\w&])#\d+\b", text)
+
+
+def test_the_configuration_page_is_what_the_schema_generates_and_every_key_is_described():
+    from attrunlearn_core.config_reference import config_reference, undocumented
+
+    assert not undocumented()
+    assert (REPO / "docs" / "configuration.md").read_text() == config_reference(), (
+        "run: python -m attrunlearn_core.config_reference > docs/configuration.md"
+    )
