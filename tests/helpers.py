@@ -5,6 +5,8 @@ Test modules import these from here; tests/conftest.py holds only pytest's fixtu
 
 from __future__ import annotations
 
+import copy
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -61,3 +63,31 @@ def tiny_embedded_prepared(seed: int = 0):
 # one worker, so the grids are built once; every other module runs whole on one worker (its module-scoped fixtures
 # are built once too). test_suite_layout.py checks that this list is complete.
 TINY_GRID_MODULES = frozenset({"test_baseline2_workflow", "test_end_to_end", "test_grid_results", "test_peer_methods_workflow"})
+
+
+# ---------------------------------------------------------------- the fault battery's checks (tests/test_faults_*.py)
+
+
+def one_line(message: str, *fragments: str) -> str:
+    """The message is exactly one line and names every fragment; printed for the battery's record."""
+    lines = message.strip().splitlines()
+    assert len(lines) == 1, message
+    for fragment in fragments:
+        assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
+    print(f"\n[battery] {lines[0]}")
+    return lines[0]
+
+
+def nothing_half_written(folder: Path) -> None:
+    assert not [p for p in folder.rglob("*") if p.name.endswith(".tmp") or p.name.endswith(".inprogress")], list(folder.rglob("*"))
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fault_grid() -> dict:
+    """The tiny grid the workflow faults run: two epochs, one attribute."""
+    grid = {**copy.deepcopy(TINY_CONFIG), "training": {"epochs": 2, "batch_size": 32, "lr": 0.001}}
+    grid["datasets"]["embedded"]["attributes"] = ["color"]
+    return grid
