@@ -38,10 +38,11 @@ def _cell(row: pd.Series, metric: str) -> str:
 def markdown_table(summary: pd.DataFrame, machine: str) -> str:
     lines = []
     for (dataset, model, attribute), group in summary.groupby(["dataset", "model", "attribute"], sort=False):
-        first = group.iloc[0]
+        first, seeds = group.iloc[0], int(group["n_seeds"].min())
+        spread = f"{seeds} seeds, mean ± 95 % Student-t half-width" if seeds > 1 else "1 seed, so no interval: a lead, not a result"
         lines += [
-            f"*{dataset} × {model}, unlearning `{attribute}`: {int(group['n_seeds'].min())} seeds, mean ± 95 % Student-t "
-            f"half-width; chance {first['chance']:.3f}, chance given the task {first['chance_given_task']:.3f}, task chance "
+            f"*{dataset} × {model}, unlearning `{attribute}`: {spread}; chance {first['chance']:.3f}, "
+            f"chance given the task {first['chance_given_task']:.3f}, task chance "
             f"{first['task_chance']:.3f}; {machine}.*",
             "",
             "| method | " + " | ".join(title for _, title in COLUMNS) + " | worst attacker | still climbing |",

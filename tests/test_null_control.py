@@ -78,6 +78,10 @@ def test_the_shuffled_control_reads_chance_on_real_h_and_flags_an_attacker_that_
     assert sorted(record["attacker"] for record in control) == sorted(ATTACKERS["names"])  # split site, full pool
     assert not [record["attacker"] for record in control if record["flagged"]]
     assert all(record["wilson_low"] <= plain["chance"] for record in control)
+    family_wise = 1 - 0.05 / len(control)  # the flag allows for testing five attackers at once
+    assert all(
+        (record["wilson_low"], record["wilson_high"]) == wilson_interval(record["num_correct"], record["num_test"], family_wise) for record in control
+    )
     cell = Cell("embedded", "resnet18", "color", "original", 0)
     fidelity = {"accuracy": 0.9, "chance": 0.25}
     row = cell_row(cell, "original", "shape", fidelity, plain, 0.0)

@@ -32,8 +32,9 @@ def attacker_recipe(spec: dict) -> AttackerRecipe:
 
 def _shuffled_control(names, subset: FitData, recipe, cell: Cell, test_x: torch.Tensor, test_z: torch.Tensor, device) -> list[dict]:
     """Every attacker refit on the same pool with z permuted within it, read on attacker-test's true z. Nothing links
-    h to the permuted z, so an attacker reading above chance here (its Wilson interval above the majority rate) learns
-    something other than the attribute: the split, the pool, or the pipeline leaks. It is flagged."""
+    h to the permuted z, so an attacker reading above chance here (its family-wise 95 % Wilson interval, Bonferroni over
+    the cell's attackers, above the majority rate) learns something other than the attribute: the split, the pool, or
+    the pipeline leaks. It is flagged."""
     generator = torch.Generator().manual_seed(derive_seed(cell.seed, "shuffled-control", cell.path))
     permuted = FitData(
         subset.fit_x,
@@ -43,12 +44,14 @@ def _shuffled_control(names, subset: FitData, recipe, cell: Cell, test_x: torch.
         subset.num_classes,
     )
     chance, records = majority_rate(test_z), []
-    for name in attackers_for(tuple(subset.fit_x.shape[1:]), names):
+    fitted = attackers_for(tuple(subset.fit_x.shape[1:]), names)
+    confidence = 1 - 0.05 / len(fitted)  # family-wise 95 % over the cell's attackers: five tests at 95 % each flag one in four nulls
+    for name in fitted:
         seed = derive_seed(cell.seed, "shuffled-attacker", cell.path, name)
         seed_everything(seed)
         attacker = get_attacker_class(name)(recipe, seed, device).fit(permuted)
         correct = int((attacker.predict(test_x) == test_z).sum())
-        low, high = wilson_interval(correct, len(test_z))
+        low, high = wilson_interval(correct, len(test_z), confidence)
         records.append(
             {
                 "attacker": name,
