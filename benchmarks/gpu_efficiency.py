@@ -59,7 +59,7 @@ def benchmark_config(args) -> dict:
 
 
 def prepare(config: dict, cache: Path) -> Path:
-    from attrunlearn_core.pipeline.prepare_dataset import prepare_dataset
+    from attrunlearn_core.pipeline.prepare import prepare_dataset
 
     if cache.exists():
         say(f"prepared data: {cache} (cached)")

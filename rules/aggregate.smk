@@ -26,4 +26,4 @@ rule aggregate:
         datasets=config["grid"]["datasets"],
         artifacts=lambda w: cell_artifacts(),
     script:
-        "../workflow_scripts/aggregate_results.py"
+        "../workflow_scripts/aggregate.py"

@@ -1,35 +1,9 @@
-rule fit_attackers:
-    """h and penultimate features under the unlearned model; every attacker trained from scratch on its pool
-    (attacker-train + train by default) and on half of it, scored on attacker-test; fidelity on test."""
-    input:
-        data=cell_data,
-        model=lambda w: rules.unlearn.output.model,
-    output:
-        attacks=cell_file("attacks.json"),
-        fidelity=cell_file("fidelity.json"),
-    log:
-        cell_file("fit_attackers.log"),
-    benchmark:
-        grid_path("benchmarks/fit_attackers/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv")
-    conda:
-        "../environment.yaml"
-    threads: job_threads("fit_attackers")
-    resources:
-        **job_resources("fit_attackers"),
-    params:
-        attackers=config["attackers"],
-        task=task_of,
-        device=config["device"],
-    script:
-        "../workflow_scripts/fit_attackers.py"
-
-
 rule evaluate:
     """One grid cell's row: fidelity, worst-case efficacy with chance and chance given the task, saturation, AUM."""
     input:
         report=lambda w: rules.unlearn.output.report,
-        fidelity=rules.fit_attackers.output.fidelity,
-        attacks=rules.fit_attackers.output.attacks,
+        fidelity=lambda w: rules.fit_attackers.output.fidelity,
+        attacks=lambda w: rules.fit_attackers.output.attacks,
     output:
         metrics=cell_file("metrics.json"),
     log:
@@ -45,4 +19,4 @@ rule evaluate:
         method_name=lambda w: config["methods"][w.method]["method"],
         task=task_of,
     script:
-        "../workflow_scripts/evaluate_cell.py"
+        "../workflow_scripts/evaluate.py"

@@ -15,4 +15,4 @@ rule prepare:
         spec=lambda w: dataset_spec(config, w.dataset),
         data_seed=config["seed"],
     script:
-        "../workflow_scripts/prepare_dataset.py"
+        "../workflow_scripts/prepare.py"

@@ -22,4 +22,4 @@ rule unlearn:
         model=model_of,
         device=config["device"],
     script:
-        "../workflow_scripts/apply_method.py"
+        "../workflow_scripts/unlearn.py"

@@ -20,8 +20,8 @@ HEAVY = ("torch", "torchvision", "matplotlib", "pandas", "mlflow", "sklearn", "s
 # What a job may import: the module (or statement) -> the heavy packages expected after it ran, exactly.
 EXPECTED = {
     # jobs that only read JSON / Parquet / MLflow never load torch
-    "import attrunlearn_core.pipeline.evaluate_cell": set(),
-    "import attrunlearn_core.pipeline.aggregate_results": {"mlflow", "pandas", "scipy"},
+    "import attrunlearn_core.pipeline.evaluate": set(),
+    "import attrunlearn_core.pipeline.aggregate": {"mlflow", "pandas", "scipy"},
     "import attrunlearn_core.tracking": {"mlflow", "pandas", "scipy"},
     "import attrunlearn_core.tracking_efficiency": {"mlflow", "pandas", "scipy"},
     "import attrunlearn_core.figures.draw": {"matplotlib", "pandas"},
@@ -29,8 +29,8 @@ EXPECTED = {
     "import attrunlearn_core.figures.html_table": {"pandas"},
     "import attrunlearn_core.pipeline.benchmark_efficiency": set(),  # the efficiency table job; torch only when measuring
     # jobs that use tensors import torch; torchvision only once they build or load a model
-    "import attrunlearn_core.pipeline.prepare_dataset": {"torch"},
-    "import attrunlearn_core.pipeline.apply_method": {"torch"},
+    "import attrunlearn_core.pipeline.prepare": {"torch"},
+    "import attrunlearn_core.pipeline.unlearn": {"torch"},
     "import attrunlearn_core.pipeline.fit_attackers": {"torch"},
     "import attrunlearn_core.pipeline.train_baseline": {"torch"},
     "import attrunlearn_core.pipeline.train_attribute_model": {"torch"},

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from attrunlearn_core.pipeline.aggregate_results import aggregate_results
+from attrunlearn_core.pipeline.aggregate import aggregate_results
 from attrunlearn_core.tracking import grid_info
 
 from _step import run_step

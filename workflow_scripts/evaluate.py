@@ -1,4 +1,4 @@
-from attrunlearn_core.pipeline.evaluate_cell import evaluate_cell
+from attrunlearn_core.pipeline.evaluate import evaluate_cell
 
 from _step import cell_of, run_step
 

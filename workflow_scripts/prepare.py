@@ -1,4 +1,4 @@
-from attrunlearn_core.pipeline.prepare_dataset import prepare_dataset
+from attrunlearn_core.pipeline.prepare import prepare_dataset
 
 from _step import run_step
 

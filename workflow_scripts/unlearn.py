@@ -1,4 +1,4 @@
-from attrunlearn_core.pipeline.apply_method import apply_method
+from attrunlearn_core.pipeline.unlearn import apply_method
 
 from _step import cell_of, run_step
 
