@@ -39,11 +39,11 @@ report: $(STAMP)  ## finish the grid CONFIG (default config.yaml), then write re
 dry-run: $(STAMP)
 	$(BIN)/snakemake -n --quiet rules $(SNAKEMAKE_ARGS)
 
-lint: $(STAMP)  ## ruff, snakefmt and snakemake's own linter: all three report, and it fails if any found something
+lint: $(STAMP)  ## ruff, snakefmt and snakemake's own linter (scripts/lint_workflow.py): all three report, and it fails if any found something
 	@status=0; \
 	$(BIN)/ruff check . || status=1; \
 	$(BIN)/snakefmt --check . || status=1; \
-	$(BIN)/snakemake --lint || status=1; \
+	$(BIN)/python scripts/lint_workflow.py || status=1; \
 	exit $$status
 
 docs: $(STAMP)  ## build the documentation site into site/ (strict: a broken internal link fails)

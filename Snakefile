@@ -20,7 +20,7 @@ include: "rules/evaluate.smk"
 include: "rules/aggregate.smk"
 include: "rules/gradcam.smk"
 include: "rules/image_recovery.smk"
-include: "rules/benchmark.smk"
+include: "rules/efficiency.smk"
 include: "rules/summary_figures.smk"
 include: "rules/report.smk"
 

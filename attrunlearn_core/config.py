@@ -1,6 +1,6 @@
 """Reading, validating and querying the grid config (used by the Snakefile and by tests).
 
-jsonschema is imported only where a config is validated: benchmarks/gpu_efficiency.py queries configs on a
+jsonschema is imported only where a config is validated: efficiency/gpu_efficiency.py queries configs on a
 machine without it.
 """
 
@@ -59,11 +59,17 @@ def _where(error: jsonschema.ValidationError) -> str:
 
 # What a pattern-checked key accepts, in words.
 PATTERN_WORDS = {"device": "auto, cpu, cuda or cuda:N"}
+# Top-level keys of earlier releases, and what a config says instead.
+RENAMED_KEYS = {"benchmark": "the efficiency measurement is `efficiency:` now, and its `recovery:` a top-level `recovery:`"}
 
 
 def _message(error: jsonschema.ValidationError) -> str:
     if error.validator == "pattern" and _where(error) in PATTERN_WORDS:
         return f"{error.instance!r} is not one of {PATTERN_WORDS[_where(error)]}"
+    if error.validator == "additionalProperties" and not error.absolute_path:
+        renamed = [key for key in RENAMED_KEYS if key in error.instance]
+        if renamed:
+            return f"{renamed[0]!r} is not a key any more: {RENAMED_KEYS[renamed[0]]}"
     if error.validator == "uniqueItems":
         seen = []
         twice = next(item for item in error.instance if item in seen or seen.append(item))

@@ -3,7 +3,7 @@
     base: ../config.yaml      # a path relative to this file
     name: hsic
     seed: 1
-    benchmark: null           # null removes a key the base has
+    efficiency: null          # null removes a key the base has
 
 The base is read (itself possibly with a `base:`), then this file is merged over it: mappings key by key, anything
 else (lists, numbers, strings) replaced whole, and a null value removes the key. A method under `methods:` is

@@ -1,6 +1,6 @@
 """The divergence guard every training loop calls: a non-finite loss stops the job with one line.
 
-The job that is running (rule and cell) is set once by the workflow step (`set_job`), so a loop only says
+The job that is running (rule and cell) is set once by the workflow job (`set_job`), so a loop only says
 where inside itself it is (epoch, step) and the message still names the cell.
 """
 

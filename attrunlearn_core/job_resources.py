@@ -22,7 +22,7 @@ BUILT_IN = {
     "train_attribute_model": {"threads": 4, "runtime": 240},
     "mask_dataset": {"threads": 4, "runtime": 120},
     "train_masked_baseline": {"threads": 4, "runtime": 240},
-    "benchmark_efficiency": {"threads": 4, "runtime": 240},
+    "measure_efficiency": {"threads": 4, "runtime": 240},
 }
 
 

@@ -1,4 +1,4 @@
-"""Run a workflow step with its log file: user-facing errors become one line and exit 1; any other exception
+"""Run a workflow job with its log file: user-facing errors become one line and exit 1; any other exception
 is written with its traceback to the log, and the console gets one line naming the log."""
 
 from __future__ import annotations

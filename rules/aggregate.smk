@@ -14,8 +14,6 @@ rule aggregate:
         grid_path("logs/aggregate.log"),
     benchmark:
         grid_path("benchmarks/aggregate.tsv")
-    conda:
-        "../environment.yaml"
     threads: job_threads("aggregate")
     resources:
         **job_resources("aggregate"),

@@ -12,8 +12,6 @@ rule train_baseline:
         grid_path("benchmarks/train_baseline/{dataset}/{model}/seed{seed}.tsv")
     wildcard_constraints:
         model=one_of(TRAINED_MODELS),
-    conda:
-        "../environment.yaml"
     threads: job_threads("train_baseline")
     resources:
         **job_resources("train_baseline"),
@@ -39,8 +37,6 @@ rule import_baseline:
         grid_path("benchmarks/import_baseline/{dataset}/{model}/seed{seed}.tsv")
     wildcard_constraints:
         model=one_of(USER_CHECKPOINT_MODELS),
-    conda:
-        "../environment.yaml"
     threads: job_threads("import_baseline")
     resources:
         **job_resources("import_baseline"),

@@ -25,9 +25,9 @@ from attrunlearn_core.config_base import resolve_base
 from attrunlearn_core.errors import AttrUnlearnError, ConfigError
 from attrunlearn_core.job_resources import check_resource_rules, rule_resources
 from attrunlearn_core.methods import get_method_class
-from attrunlearn_core.pipeline.benchmark_efficiency import MODES as EFFICIENCY_MODES
-from attrunlearn_core.pipeline.benchmark_efficiency import BenchmarkSettings
-from attrunlearn_core.pipeline.mask_dataset import masking_params
+from attrunlearn_core.efficiency.modes import MODES as EFFICIENCY_MODES
+from attrunlearn_core.efficiency.settings import EfficiencySettings
+from attrunlearn_core.jobs.mask_dataset import masking_params
 from attrunlearn_core.stale_lock import clear_stale_lock, reads_only
 from attrunlearn_core.tracking_store import check_tracking_store
 
@@ -51,8 +51,8 @@ try:
     expand_sweep(config, "config")  # a sweep: block becomes ordinary grid methods before anything reads them
     check_names(config, "config")
     check_resource_rules(config, declared_rules())
-    # The efficiency benchmark's settings; None when the config has no `benchmark:` section.
-    BENCHMARK = BenchmarkSettings.from_config(config) if config.get("benchmark") else None
+    # The efficiency measurement's settings; None when the config has no `efficiency:` section.
+    EFFICIENCY = EfficiencySettings.from_config(config) if config.get("efficiency") else None
 except (WorkflowError, ConfigError) as error:
     if isinstance(error, WorkflowError):
         try:
@@ -202,7 +202,7 @@ def final_targets():
         targets.append(rules.sweep_heatmap.output.heatmap)
     if LEARNING_CURVE:
         targets += expand(rules.learning_curve_figure.output.curve, dataset=datasets)
-    if BENCHMARK:
+    if EFFICIENCY:
         targets += [rules.efficiency_table.output.table, rules.efficiency_table_html.output.efficiency, rules.log_efficiency.output.runs]
     targets.append(rules.log_grid_tables.output.run)
     return targets
@@ -216,12 +216,12 @@ def attribute_model(wildcards):
 
 def previous_measurement(wildcards):
     """The efficiency measurement run just before this one (each model in turn, through every mode); none for the first."""
-    order = [(model, mode) for model in BENCHMARK.models for mode in EFFICIENCY_MODES]
+    order = [(model, mode) for model in EFFICIENCY.models for mode in EFFICIENCY_MODES]
     position = order.index((wildcards.model, wildcards.mode))
     if position == 0:
         return []
     model, mode = order[position - 1]
-    return rules.benchmark_efficiency.output.measurement.format(model=model, mode=mode)
+    return rules.measure_efficiency.output.measurement.format(model=model, mode=mode)
 
 
 # ---------------------------------------------------------------- params: the part of the config a job reads

@@ -10,8 +10,6 @@ rule evaluate:
         cell_file("evaluate.log"),
     benchmark:
         grid_path("benchmarks/evaluate/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv")
-    conda:
-        "../environment.yaml"
     threads: job_threads("evaluate")
     resources:
         **job_resources("evaluate"),

@@ -11,8 +11,6 @@ rule fit_attackers:
         cell_file("fit_attackers.log"),
     benchmark:
         grid_path("benchmarks/fit_attackers/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv")
-    conda:
-        "../environment.yaml"
     threads: job_threads("fit_attackers")
     resources:
         **job_resources("fit_attackers"),

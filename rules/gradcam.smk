@@ -13,8 +13,6 @@ rule train_attribute_model:
         grid_path("benchmarks/train_attribute_model/{dataset}/{model}/seed{seed}/{attribute}_epochs{epochs}.tsv")
     wildcard_constraints:
         epochs=r"\d+",
-    conda:
-        "../environment.yaml"
     threads: job_threads("train_attribute_model")
     resources:
         **job_resources("train_attribute_model"),
@@ -37,8 +35,6 @@ rule mask_dataset:
         grid_path("logs/mask_dataset/{dataset}/{model}/{attribute}/{method}/seed{seed}.log"),
     benchmark:
         grid_path("benchmarks/mask_dataset/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv")
-    conda:
-        "../environment.yaml"
     threads: job_threads("mask_dataset")
     resources:
         **job_resources("mask_dataset"),
@@ -59,8 +55,6 @@ rule train_masked_baseline:
         grid_path("logs/train_masked_baseline/{dataset}/{model}/{attribute}/{method}/seed{seed}.log"),
     benchmark:
         grid_path("benchmarks/train_masked_baseline/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv")
-    conda:
-        "../environment.yaml"
     threads: job_threads("train_masked_baseline")
     resources:
         **job_resources("train_masked_baseline"),
@@ -90,8 +84,6 @@ rule gradcam_figure:
         grid_path("logs/gradcam_figure/{dataset}/{model}/{attribute}/{method}/seed{seed}.log"),
     benchmark:
         grid_path("benchmarks/gradcam_figure/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv")
-    conda:
-        "../environment.yaml"
     threads: job_threads("gradcam_figure")
     resources:
         **job_resources("gradcam_figure"),

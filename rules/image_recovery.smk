@@ -18,13 +18,11 @@ rule image_recovery:
         grid_path("logs/image_recovery/{dataset}_{model}_{attribute}_{method}_seed{seed}.log"),
     benchmark:
         grid_path("benchmarks/image_recovery/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv")
-    conda:
-        "../environment.yaml"
     threads: job_threads("image_recovery")
     resources:
         **job_resources("image_recovery"),
     params:
-        recovery=(config.get("benchmark") or {}).get("recovery", {}),
+        recovery=config["recovery"],
         device=config["device"],
     script:
         "../workflow_scripts/image_recovery.py"

@@ -6,8 +6,6 @@ rule prepare:
         grid_path("logs/prepare/{dataset}.log"),
     benchmark:
         grid_path("benchmarks/prepare/{dataset}.tsv")
-    conda:
-        "../environment.yaml"
     threads: job_threads("prepare")
     resources:
         **job_resources("prepare"),

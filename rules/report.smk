@@ -17,8 +17,6 @@ rule report_tables:
         grid_path("logs/report/report_tables.log"),
     benchmark:
         grid_path("benchmarks/report_tables.tsv")
-    conda:
-        "../environment.yaml"
     threads: job_threads("report_tables")
     resources:
         **job_resources("report_tables"),
@@ -41,7 +39,7 @@ rule report_tables:
         "../workflow_scripts/html_table.py"
 
 
-if BENCHMARK:
+if EFFICIENCY:
 
     rule efficiency_table_html:
         input:
@@ -52,8 +50,6 @@ if BENCHMARK:
             grid_path("logs/report/efficiency_table_html.log"),
         benchmark:
             grid_path("benchmarks/efficiency_table_html.tsv")
-        conda:
-            "../environment.yaml"
         threads: job_threads("efficiency_table_html")
         resources:
             **job_resources("efficiency_table_html"),
@@ -76,16 +72,14 @@ rule log_grid_tables:
         attack_summary=lambda w: rules.aggregate.output.attack_summary,
         cells=lambda w: rules.aggregate.output.cells,
         attacks=lambda w: rules.aggregate.output.attacks,
-        extra_tables=lambda w: [rules.efficiency_table.output.table] if BENCHMARK else [],
-        after_efficiency_runs=lambda w: [rules.log_efficiency.output.runs] if BENCHMARK else [],  # one sqlite writer at a time
+        extra_tables=lambda w: [rules.efficiency_table.output.table] if EFFICIENCY else [],
+        after_efficiency_runs=lambda w: [rules.log_efficiency.output.runs] if EFFICIENCY else [],  # one sqlite writer at a time
     output:
         run=grid_path("tables/grid.mlflow.json"),
     log:
         grid_path("logs/log_grid_tables.log"),
     benchmark:
         grid_path("benchmarks/log_grid_tables.tsv")
-    conda:
-        "../environment.yaml"
     threads: job_threads("log_grid_tables")
     resources:
         **job_resources("log_grid_tables"),

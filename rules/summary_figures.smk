@@ -25,8 +25,6 @@ rule summary_figures:
         grid_path("logs/figures/summary_figures_{dataset}.log"),
     benchmark:
         grid_path("benchmarks/summary_figures/{dataset}.tsv")
-    conda:
-        "../environment.yaml"
     threads: job_threads("summary_figures")
     resources:
         **job_resources("summary_figures"),
@@ -47,8 +45,6 @@ if SWEEP_HEATMAP:
             grid_path("logs/figures/sweep_heatmap.log"),
         benchmark:
             grid_path("benchmarks/sweep_heatmap.tsv")
-        conda:
-            "../environment.yaml"
         threads: job_threads("sweep_heatmap")
         resources:
             **job_resources("sweep_heatmap"),
@@ -75,8 +71,6 @@ if LEARNING_CURVE:
             grid_path("logs/figures/learning_curve_{dataset}.log"),
         benchmark:
             grid_path("benchmarks/learning_curve_figure/{dataset}.tsv")
-        conda:
-            "../environment.yaml"
         threads: job_threads("learning_curve_figure")
         resources:
             **job_resources("learning_curve_figure"),

@@ -10,8 +10,6 @@ rule unlearn:
         cell_file("unlearn.log"),
     benchmark:
         grid_path("benchmarks/unlearn/{dataset}/{model}/{attribute}/{method}/seed{seed}.tsv")
-    conda:
-        "../environment.yaml"
     threads: job_threads("unlearn")
     resources:
         **job_resources("unlearn"),

@@ -91,3 +91,13 @@ def fault_grid() -> dict:
     grid = {**copy.deepcopy(TINY_CONFIG), "training": {"epochs": 2, "batch_size": 32, "lr": 0.001}}
     grid["datasets"]["embedded"]["attributes"] = ["color"]
     return grid
+
+
+def lint_workflow():
+    """scripts/lint_workflow.py as a module (scripts/ is no package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lint_workflow", REPO / "scripts" / "lint_workflow.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

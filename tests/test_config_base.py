@@ -16,8 +16,8 @@ BASED = sorted(path for path in (REPO / "configs").glob("*.yaml") if "base" in r
 
 
 def test_mappings_merge_key_by_key_methods_are_replaced_whole_and_null_removes():
-    base = {"methods": {"a": {"method": "x", "params": {"p": 1, "q": 2}}, "b": {"method": "y"}}, "training": {"epochs": 20, "lr": 1}, "benchmark": {}}
-    overlay = {"methods": {"a": {"method": "x", "params": {"p": 5}}, "b": None}, "training": {"lr": 2}, "benchmark": None, "seed": 1}
+    base = {"methods": {"a": {"method": "x", "params": {"p": 1, "q": 2}}, "b": {"method": "y"}}, "training": {"epochs": 20, "lr": 1}, "recovery": {}}
+    overlay = {"methods": {"a": {"method": "x", "params": {"p": 5}}, "b": None}, "training": {"lr": 2}, "recovery": None, "seed": 1}
     assert merge_over(base, overlay) == {"methods": {"a": {"method": "x", "params": {"p": 5}}}, "training": {"epochs": 20, "lr": 2}, "seed": 1}
     assert base["training"] == {"epochs": 20, "lr": 1}  # the base itself is untouched
 
@@ -48,11 +48,11 @@ def _overlay(tmp_path, **keys) -> object:
 
 def test_snakemake_merges_the_base_and_keeps_command_line_overrides(tmp_path):
     grid = {"datasets": ["embedded"], "models": ["resnet18"], "methods": ["original", "leace"], "seeds": [0]}
-    path = _overlay(tmp_path, name="study", seed=1, benchmark=None, grid=grid)
+    path = _overlay(tmp_path, name="study", seed=1, efficiency=None, grid=grid)
     result = snakemake(tmp_path, path, "-n", "--config", "name=renamed")
     assert result.returncode == 0, result.stderr[-2000:]
     counts = job_counts(result.stdout)
-    assert counts["unlearn"] == 2 and counts["train_baseline"] == 1 and "benchmark_efficiency" not in counts
+    assert counts["unlearn"] == 2 and counts["train_baseline"] == 1 and "measure_efficiency" not in counts
     assert "results/renamed/" in result.stdout and "results/study/" not in result.stdout
 
 

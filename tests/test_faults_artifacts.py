@@ -20,9 +20,9 @@ from attrunlearn_core.checkpoints import load_checkpoint, save_checkpoint
 from attrunlearn_core.config import Cell, training_recipe, validate_config
 from attrunlearn_core.datasets.prepared import PreparedDataset
 from attrunlearn_core.errors import AttrUnlearnError
+from attrunlearn_core.jobs.train_baseline import train_baseline
+from attrunlearn_core.jobs.unlearn import apply_method
 from attrunlearn_core.models import build_split_model
-from attrunlearn_core.pipeline.train_baseline import train_baseline
-from attrunlearn_core.pipeline.unlearn import apply_method
 from attrunlearn_core.training import TrainingRecipe, fit_classifier
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")

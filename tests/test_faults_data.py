@@ -15,7 +15,7 @@ from helpers import nothing_half_written, one_line
 from test_dataset_loaders import CELEBA_ATTRIBUTES, make_tar, write_cifar_batches, write_cifar_folders, write_image
 
 from attrunlearn_core.errors import AttrUnlearnError
-from attrunlearn_core.pipeline.prepare import prepare_dataset
+from attrunlearn_core.jobs.prepare import prepare_dataset
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
@@ -128,7 +128,7 @@ def test_a_complete_dataset_logs_counts_per_class_and_partition(tmp_path, caplog
             }
         },
     }
-    with caplog.at_level("INFO", logger="attrunlearn_core.pipeline.prepare"):
+    with caplog.at_level("INFO", logger="attrunlearn_core.jobs.prepare"):
         prepare_dataset("d", config["datasets"]["d"], config["seed"], output)
     assert output.exists()
     assert "listed images, label class, partition train: airplane 2, automobile 2, bird 2" in caplog.text

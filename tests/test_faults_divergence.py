@@ -15,9 +15,9 @@ from helpers import TINY_CONFIG, nothing_half_written, one_line, tiny_embedded_p
 
 from attrunlearn_core.config import training_recipe, validate_config
 from attrunlearn_core.errors import DivergenceError
+from attrunlearn_core.jobs.train_baseline import train_baseline
 from attrunlearn_core.methods import UnlearningContext, get_method_class
 from attrunlearn_core.models import build_split_model
-from attrunlearn_core.pipeline.train_baseline import train_baseline
 from attrunlearn_core.training import TrainingRecipe
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
@@ -87,7 +87,7 @@ def test_method_diverging_stops_with_the_step(method, params, where):
 
 
 def test_recovery_decoder_diverging():
-    from attrunlearn_core.pipeline.image_recovery import RecoveryRecipe, fit_recovery_decoder
+    from attrunlearn_core.jobs.image_recovery import RecoveryRecipe, fit_recovery_decoder
 
     h = torch.randn(64, 8, 4, 4)
     images = torch.randint(0, 256, (64, 3, 16, 16), dtype=torch.uint8)

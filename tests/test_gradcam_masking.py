@@ -11,8 +11,8 @@ from attrunlearn_core.config import validate_config
 from attrunlearn_core.datasets.prepared import PreparedDataset
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.gradcam_masking import apply_mask, compute_cams, top_fraction_mask
+from attrunlearn_core.jobs.mask_dataset import mask_dataset, masking_params
 from attrunlearn_core.models import build_model
-from attrunlearn_core.pipeline.mask_dataset import mask_dataset, masking_params
 
 SIZE = 8
 

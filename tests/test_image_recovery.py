@@ -12,14 +12,14 @@ from tiny_transformers import tiny_split_transformer
 from torch import nn
 
 from attrunlearn_core.checkpoints import save_checkpoint
-from attrunlearn_core.config import Cell
+from attrunlearn_core.config import Cell, validate_config
 from attrunlearn_core.datasets.embedded import load_embedded
 from attrunlearn_core.datasets.prepared import prepare
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.feature_layout import spatial_view
 from attrunlearn_core.features import extract_features
+from attrunlearn_core.jobs.image_recovery import RecoveryRecipe, image_recovery, pick_examples, recover_images, recovery_figure
 from attrunlearn_core.models import SplitModel, build_split_model
-from attrunlearn_core.pipeline.image_recovery import RecoveryRecipe, image_recovery, pick_examples, recover_images, recovery_figure
 from attrunlearn_core.seeding import seed_everything
 
 
@@ -82,10 +82,16 @@ def test_image_recovery_writes_the_png_and_its_errors(prepared, tmp_path):
     assert not list(figure.parent.glob(".*.tmp"))  # written atomically
 
 
-def test_unknown_recovery_setting_is_a_one_line_config_error():
+def test_unknown_recovery_setting_is_a_one_line_config_error(tiny_config):
+    tiny_config["recovery"] = {"epochs": 2, "colour": "yes"}
     with pytest.raises(ConfigError) as error:
-        RecoveryRecipe.from_config({"epochs": 2, "colour": "yes"})
-    assert "benchmark.recovery" in str(error.value) and "colour" in str(error.value) and "\n" not in str(error.value)
+        validate_config(tiny_config)
+    assert "recovery" in str(error.value) and "colour" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_the_recovery_sections_defaults_are_the_recipes(tiny_config):
+    tiny_config.pop("recovery", None)
+    assert RecoveryRecipe.from_config(validate_config(tiny_config)["recovery"]) == RecoveryRecipe()
 
 
 @pytest.mark.parametrize("family", ["vit", "swin"])

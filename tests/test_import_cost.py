@@ -20,24 +20,25 @@ HEAVY = ("torch", "torchvision", "matplotlib", "pandas", "mlflow", "sklearn", "s
 # What a job may import: the module (or statement) -> the heavy packages expected after it ran, exactly.
 EXPECTED = {
     # jobs that only read JSON / Parquet / MLflow never load torch
-    "import attrunlearn_core.pipeline.evaluate": set(),
-    "import attrunlearn_core.pipeline.aggregate": {"mlflow", "pandas", "scipy"},
+    "import attrunlearn_core.jobs.evaluate": set(),
+    "import attrunlearn_core.jobs.aggregate": {"mlflow", "pandas", "scipy"},
     "import attrunlearn_core.tracking": {"mlflow", "pandas", "scipy"},
     "import attrunlearn_core.tracking_efficiency": {"mlflow", "pandas", "scipy"},
     "import attrunlearn_core.figures.draw": {"matplotlib", "pandas"},
     "import attrunlearn_core.figures.sweep_heatmap": {"matplotlib", "pandas"},
     "import attrunlearn_core.figures.html_table": {"pandas"},
-    "import attrunlearn_core.pipeline.benchmark_efficiency": set(),  # the efficiency table job; torch only when measuring
+    "import attrunlearn_core.efficiency.table": set(),  # the efficiency table job; torch only when measuring
+    "import attrunlearn_core.efficiency.settings": set(),  # read when the DAG is built
     # jobs that use tensors import torch; torchvision only once they build or load a model
-    "import attrunlearn_core.pipeline.prepare": {"torch"},
-    "import attrunlearn_core.pipeline.unlearn": {"torch"},
-    "import attrunlearn_core.pipeline.fit_attackers": {"torch"},
-    "import attrunlearn_core.pipeline.train_baseline": {"torch"},
-    "import attrunlearn_core.pipeline.train_attribute_model": {"torch"},
-    "import attrunlearn_core.pipeline.import_baseline": {"torch"},
-    "import attrunlearn_core.pipeline.mask_dataset": {"torch"},
-    "import attrunlearn_core.pipeline.gradcam_figure": {"torch"},
-    "import attrunlearn_core.pipeline.image_recovery": {"torch"},
+    "import attrunlearn_core.jobs.prepare": {"torch"},
+    "import attrunlearn_core.jobs.unlearn": {"torch"},
+    "import attrunlearn_core.jobs.fit_attackers": {"torch"},
+    "import attrunlearn_core.jobs.train_baseline": {"torch"},
+    "import attrunlearn_core.jobs.train_attribute_model": {"torch"},
+    "import attrunlearn_core.jobs.import_baseline": {"torch"},
+    "import attrunlearn_core.jobs.mask_dataset": {"torch"},
+    "import attrunlearn_core.jobs.gradcam_figure": {"torch"},
+    "import attrunlearn_core.jobs.image_recovery": {"torch"},
     # the glue every script imports
     "import attrunlearn_core.config, attrunlearn_core.divergence, attrunlearn_core.runlog": set(),
     # a registry lookup imports the module of that name only, not every method's or attacker's packages

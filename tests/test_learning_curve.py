@@ -14,8 +14,8 @@ from attrunlearn_core.datasets.embedded import load_embedded
 from attrunlearn_core.datasets.prepared import prepare
 from attrunlearn_core.evaluation import cell_row
 from attrunlearn_core.figures.learning_curve import learning_curve_figure, saturation_points
+from attrunlearn_core.jobs.fit_attackers import fit_cell_attackers
 from attrunlearn_core.models import build_split_model
-from attrunlearn_core.pipeline.fit_attackers import fit_cell_attackers
 from attrunlearn_core.seeding import seed_everything
 
 SIZES = {"train": 64, "test": 32, "attacker_train": 192, "attacker_test": 96}

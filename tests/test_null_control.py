@@ -15,8 +15,8 @@ from attrunlearn_core.config import Cell
 from attrunlearn_core.datasets.embedded import load_embedded
 from attrunlearn_core.datasets.prepared import prepare
 from attrunlearn_core.evaluation import cell_row
+from attrunlearn_core.jobs.fit_attackers import fit_cell_attackers
 from attrunlearn_core.models import build_split_model
-from attrunlearn_core.pipeline.fit_attackers import fit_cell_attackers
 from attrunlearn_core.seeding import seed_everything
 from attrunlearn_core.statistics import wilson_interval
 from attrunlearn_core.training import TrainingRecipe, fit_classifier

@@ -18,7 +18,8 @@ GRID["methods"] |= {
     "baseline2": {"method": "gradcam_retrain"},
 }
 GRID["grid"]["methods"] = ["original", "detachment_local", "baseline2"]
-GRID["benchmark"] = {"dataset": "embedded", "models": ["resnet18"], "recovery": {"epochs": 1}}
+GRID["efficiency"] = {"dataset": "embedded", "models": ["resnet18"]}
+GRID["recovery"] = {"epochs": 1}
 
 # What follows the tables: rerun whenever a cell's metrics (or the params the cell runs record) change.
 AFTER_AGGREGATE = {
@@ -79,7 +80,7 @@ def rules_of(jobs, params_changed: bool | None = None) -> set[str]:
 
 
 def test_recovery_settings_rerun_the_recovery_jobs_only(completed_grid):
-    jobs = planned_jobs(completed_grid, changed(lambda c: c["benchmark"]["recovery"].update(epochs=2)))
+    jobs = planned_jobs(completed_grid, changed(lambda c: c["recovery"].update(epochs=2)))
     assert rules_of(jobs, params_changed=True) == {"image_recovery"}
     assert len([job for job in jobs if job["rule"] == "image_recovery"]) == 2  # detachment x 2 attributes
     assert rules_of(jobs) == {"image_recovery"} | AFTER_AGGREGATE  # the figures are attached to the cells' MLflow runs
@@ -103,16 +104,16 @@ def test_one_methods_params_rerun_that_methods_cells_only(completed_grid):
 
 def test_the_training_recipe_reruns_the_baselines_and_everything_after_them(completed_grid):
     jobs = planned_jobs(completed_grid, changed(lambda c: c["training"].update(epochs=2)))
-    # the attribute classifier keeps baseline2's own attribute_epochs; the benchmark times fresh models
+    # the attribute classifier keeps baseline2's own attribute_epochs; the efficiency measurement times fresh models
     assert rules_of(jobs, params_changed=True) == {"train_baseline", "train_masked_baseline"}
     assert rules_of(jobs) == {"train_baseline", "train_masked_baseline", "unlearn", "fit_attackers", "evaluate", "image_recovery"} | AFTER_AGGREGATE
     assert len([job for job in jobs if job["rule"] == "unlearn"]) == 6
 
 
-def test_benchmark_settings_rerun_the_measurements_and_the_efficiency_table_only(completed_grid):
-    jobs = planned_jobs(completed_grid, changed(lambda c: c["benchmark"].update(epochs=3)))
-    assert rules_of(jobs, params_changed=True) == {"benchmark_efficiency"}
-    assert rules_of(jobs) == {"benchmark_efficiency", "efficiency_table", "efficiency_table_html", "log_efficiency", "log_grid_tables", "all"}
+def test_efficiency_settings_rerun_the_measurements_and_the_efficiency_table_only(completed_grid):
+    jobs = planned_jobs(completed_grid, changed(lambda c: c["efficiency"].update(epochs=3)))
+    assert rules_of(jobs, params_changed=True) == {"measure_efficiency"}
+    assert rules_of(jobs) == {"measure_efficiency", "efficiency_table", "efficiency_table_html", "log_efficiency", "log_grid_tables", "all"}
 
 
 def test_no_workflow_script_reads_the_config():

@@ -114,7 +114,7 @@ def declared_rules() -> set[str]:
 
 def test_every_job_of_every_rule_writes_its_benchmark_under_its_rules_folder(tmp_path):
     # One small grid that plans a job of every rule, the conditional ones included: a user checkpoint
-    # (import_baseline), baseline-2 (Grad-CAM), detachment (image recovery), the efficiency benchmark, a sweep and
+    # (import_baseline), baseline-2 (Grad-CAM), detachment (image recovery), the efficiency measurement, a sweep and
     # attacker learning curves.
     (tmp_path / "mine.pt").write_bytes(b"")  # a dry run only checks that it exists
     config = {**TINY_CONFIG, "name": "rule_times"}
@@ -125,7 +125,7 @@ def test_every_job_of_every_rule_writes_its_benchmark_under_its_rules_folder(tmp
         "detachment_local": {"method": "detachment", "params": {"mode": "local"}},
     }
     config["sweep"] = {"base": "detachment_local", "params": {"lambda_x": [0.1], "lambda_y": [1.0], "lambda_z": [0.1]}}
-    config["benchmark"] = {"dataset": "embedded", "models": ["resnet18"], "method": "detachment_local"}
+    config["efficiency"] = {"dataset": "embedded", "models": ["resnet18"], "method": "detachment_local"}
     config["attackers"] = {**TINY_CONFIG["attackers"], "curve_fractions": [0.25]}
     config["grid"] = {"datasets": ["embedded"], "models": ["resnet18", "mine"], "methods": ["original", "baseline2"], "seeds": [0]}
     result = snakemake(tmp_path, write_config(config, tmp_path / "grid.yaml"), "-n")

@@ -8,7 +8,7 @@ from helpers import SHARED_DATA, TINY_CONFIG
 
 from attrunlearn_core.config import validate_config
 from attrunlearn_core.datasets.prepared import SPLITS, PreparedDataset
-from attrunlearn_core.pipeline.prepare import prepare_dataset
+from attrunlearn_core.jobs.prepare import prepare_dataset
 
 SIZES = {"train": 120, "test": 40, "attacker_train": 60, "attacker_test": 40}
 DATASETS = {

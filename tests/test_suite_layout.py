@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from helpers import TINY_GRID_MODULES
+from helpers import TINY_GRID_MODULES, lint_workflow
 
 TESTS = Path(__file__).parent
 
@@ -33,3 +33,22 @@ def test_each_rule_runs_the_script_of_its_own_name():
                 pairs.append((rule, script.group(1)))
     assert len(pairs) >= 20
     assert [(rule, script) for rule, script in pairs if script != SHARED_SCRIPTS.get(rule, rule)] == []
+
+
+def test_the_workflow_linter_lets_through_only_the_missing_conda_environment():
+    lint = lint_workflow()
+    output = (
+        "Lints for rule prepare (line 1, rules/prepare.smk):\n"
+        "    * Specify a conda environment or container for each rule.:\n"
+        "      This way, the used software for each specific step is documented, and the\n"
+        "Lints for rule unlearn (line 3, rules/unlearn.smk):\n"
+        "    * No log directive defined:\n"
+        "      Without a log directive, all output will be printed to the terminal.\n"
+    )
+    assert lint.unexpected_lints(output) == ["Lints for rule unlearn (line 3, rules/unlearn.smk): No log directive defined"]
+    assert lint.unexpected_lints(output.split("Lints for rule unlearn")[0]) == []
+
+
+def test_no_rule_names_a_conda_environment_the_suite_does_not_ship():
+    assert not (TESTS.parent / "environment.yaml").exists()
+    assert [path.name for path in (TESTS.parent / "rules").glob("*.smk") if "conda:" in path.read_text()] == []

@@ -1,12 +1,12 @@
 from pathlib import Path
 
-from attrunlearn_core.pipeline.aggregate import aggregate_results
+from attrunlearn_core.jobs.aggregate import aggregate_results
 from attrunlearn_core.tracking import grid_info
 
-from _step import run_step
+from _job import run_job
 
 p, o = snakemake.params, snakemake.output
-run_step(
+run_job(
     snakemake,
     lambda: aggregate_results(
         p.cells,

@@ -1,5 +1,5 @@
-from attrunlearn_core.pipeline.benchmark_efficiency import efficiency_table
+from attrunlearn_core.efficiency.table import efficiency_table
 
-from _step import run_step
+from _job import run_job
 
-run_step(snakemake, lambda: efficiency_table(list(snakemake.input.measurements), snakemake.output.table))
+run_job(snakemake, lambda: efficiency_table(list(snakemake.input.measurements), snakemake.output.table))

@@ -1,8 +1,8 @@
-from attrunlearn_core.pipeline.evaluate import evaluate_cell
+from attrunlearn_core.jobs.evaluate import evaluate_cell
 
-from _step import cell_of, run_step
+from _job import cell_of, run_job
 
 i, p = snakemake.input, snakemake.params
-run_step(
+run_job(
     snakemake, lambda: evaluate_cell(p.method_name, p.task, cell_of(snakemake.wildcards), i.report, i.fidelity, i.attacks, snakemake.output.metrics)
 )

@@ -2,7 +2,7 @@ import pandas as pd
 
 from attrunlearn_core.figures.html_table import summary_view, write_html_table
 
-from _step import run_step
+from _job import run_job
 
 
 def main():
@@ -13,4 +13,4 @@ def main():
         write_html_table(frame, snakemake.output[name], page["title"], page["note"])
 
 
-run_step(snakemake, main)
+run_job(snakemake, main)

@@ -1,9 +1,9 @@
-from attrunlearn_core.pipeline.import_baseline import import_baseline
+from attrunlearn_core.jobs.import_baseline import import_baseline
 
-from _step import run_step
+from _job import run_job
 
 w, p = snakemake.wildcards, snakemake.params
-run_step(
+run_job(
     snakemake,
     lambda: import_baseline(
         w.dataset,

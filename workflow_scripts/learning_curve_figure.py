@@ -3,7 +3,7 @@ import pandas as pd
 from attrunlearn_core.figures.common import save_figure
 from attrunlearn_core.figures.learning_curve import learning_curve_figure
 
-from _step import run_step
+from _job import run_job
 
 
 def main():
@@ -11,4 +11,4 @@ def main():
     save_figure(learning_curve_figure(attacks, summary, snakemake.wildcards.dataset), snakemake.output.curve)
 
 
-run_step(snakemake, main)
+run_job(snakemake, main)

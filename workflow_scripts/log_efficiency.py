@@ -3,7 +3,7 @@ import logging
 from attrunlearn_core.atomic import save_json
 from attrunlearn_core.tracking_efficiency import log_efficiency_runs
 
-from _step import run_step
+from _job import run_job
 
 
 def main():
@@ -13,4 +13,4 @@ def main():
     save_json(counts, snakemake.output.runs)
 
 
-run_step(snakemake, main)
+run_job(snakemake, main)

@@ -1,7 +1,7 @@
 from attrunlearn_core.atomic import save_json
 from attrunlearn_core.tracking import GridInfo, log_grid_tables
 
-from _step import run_step
+from _job import run_job
 
 
 def main():
@@ -11,4 +11,4 @@ def main():
     save_json({"grid": p.grid, "parent_run_id": parent, "experiment": p.experiment}, snakemake.output.run)
 
 
-run_step(snakemake, main)
+run_job(snakemake, main)

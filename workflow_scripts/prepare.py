@@ -1,6 +1,6 @@
-from attrunlearn_core.pipeline.prepare import prepare_dataset
+from attrunlearn_core.jobs.prepare import prepare_dataset
 
-from _step import run_step
+from _job import run_job
 
 p = snakemake.params
-run_step(snakemake, lambda: prepare_dataset(snakemake.wildcards.dataset, p.spec, p.data_seed, snakemake.output.data))
+run_job(snakemake, lambda: prepare_dataset(snakemake.wildcards.dataset, p.spec, p.data_seed, snakemake.output.data))

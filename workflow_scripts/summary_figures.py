@@ -1,6 +1,6 @@
 from attrunlearn_core.figures.draw import FIGURES, draw_summary_figure
 
-from _step import run_step
+from _job import run_job
 
 
 def main():
@@ -8,4 +8,4 @@ def main():
         draw_summary_figure(figure, snakemake.input.summary, snakemake.input.attack_summary, snakemake.wildcards.dataset, snakemake.output[figure])
 
 
-run_step(snakemake, main)
+run_job(snakemake, main)

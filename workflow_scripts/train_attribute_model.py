@@ -1,9 +1,9 @@
-from attrunlearn_core.pipeline.train_attribute_model import train_attribute_model
+from attrunlearn_core.jobs.train_attribute_model import train_attribute_model
 
-from _step import run_step
+from _job import run_job
 
 w, p = snakemake.wildcards, snakemake.params
-run_step(
+run_job(
     snakemake,
     lambda: train_attribute_model(
         w.dataset,

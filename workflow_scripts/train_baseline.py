@@ -1,9 +1,9 @@
-from attrunlearn_core.pipeline.train_baseline import train_baseline
+from attrunlearn_core.jobs.train_baseline import train_baseline
 
-from _step import run_step
+from _job import run_job
 
 w, p = snakemake.wildcards, snakemake.params
-run_step(
+run_job(
     snakemake,
     lambda: train_baseline(
         w.dataset,

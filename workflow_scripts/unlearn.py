@@ -1,9 +1,9 @@
-from attrunlearn_core.pipeline.unlearn import apply_method
+from attrunlearn_core.jobs.unlearn import apply_method
 
-from _step import cell_of, run_step
+from _job import cell_of, run_job
 
 i, o, p = snakemake.input, snakemake.output, snakemake.params
-run_step(
+run_job(
     snakemake,
     lambda: apply_method(
         cell_of(snakemake.wildcards),

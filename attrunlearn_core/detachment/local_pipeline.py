@@ -124,7 +124,7 @@ class _EpochRecord:
         return stats, timing
 
 
-def _run_steps(state: DetachmentState, batches: Iterable[StepBatch], record: _EpochRecord, overlapped: bool, stage_threads: tuple[int, int]) -> int:
+def _run_jobs(state: DetachmentState, batches: Iterable[StepBatch], record: _EpochRecord, overlapped: bool, stage_threads: tuple[int, int]) -> int:
     """Runs the batches with one schedule; returns how many there were."""
     if overlapped:
         return _run_pipelined(state, batches, record, stage_threads)
@@ -144,7 +144,7 @@ def run_local_epoch(
 ) -> tuple[dict[str, float], dict[str, float]]:
     """One epoch with a fixed schedule. Returns (mean losses of both stages, timing: wall, busy seconds per stage, seconds both were busy)."""
     record = _EpochRecord(state.device)
-    _run_steps(state, batches, record, concurrent, stage_threads or split_threads(torch.get_num_threads()))
+    _run_jobs(state, batches, record, concurrent, stage_threads or split_threads(torch.get_num_threads()))
     return record.finish()
 
 
@@ -187,15 +187,15 @@ class LocalSchedule:
                 # selection; for the overlapped schedule its streams, their cuBLAS workspaces and the worker thread's
                 # handles) would otherwise bias the arm that pays them (on an H200 the probe once chose sequential
                 # while overlapped ran 15 % faster).
-                self.warmed = _run_steps(state, itertools.islice(batches, 1), record, False, threads) > 0
+                self.warmed = _run_jobs(state, itertools.islice(batches, 1), record, False, threads) > 0
                 if not self.warmed:
                     break
-                _run_steps(state, itertools.islice(batches, 2), record, True, threads)
+                _run_jobs(state, itertools.islice(batches, 2), record, True, threads)
                 continue
             schedule = min(SCHEDULES, key=lambda name: self.timed[name][1])  # the arm with fewer timed steps; overlapped first
             _sync(state.device)
             started = time.perf_counter()
-            count = _run_steps(state, itertools.islice(batches, self.probe_steps), record, schedule == "overlapped", threads)
+            count = _run_jobs(state, itertools.islice(batches, self.probe_steps), record, schedule == "overlapped", threads)
             _sync(state.device)
             if count == 0:
                 break  # the epoch ended; the probe goes on in the next one
@@ -204,7 +204,7 @@ class LocalSchedule:
             if all(steps >= self.probe_steps * self.probe_rounds for _, steps in self.timed.values()):
                 self.choice = min(SCHEDULES, key=self._step_seconds)
         if self.choice is not None:
-            _run_steps(state, batches, record, self.choice == "overlapped", threads)
+            _run_jobs(state, batches, record, self.choice == "overlapped", threads)
         return record.finish()
 
     def _step_seconds(self, schedule: str) -> float:

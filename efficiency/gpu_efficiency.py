@@ -1,12 +1,12 @@
 """The paper's Table 2 on a GPU: detachment's end-to-end vs local latency and memory on CIFAR-10 (32 px,
 task living, attribute class, 50,000 train images), ResNet18/34/50 at the paper grid's batch size (128).
 
-Runs from the repository root with PYTHONPATH=. (benchmarks/gpu_efficiency.sh does both) and needs only
+Runs from the repository root with PYTHONPATH=. (efficiency/gpu_efficiency.sh does both) and needs only
 torch, torchvision, numpy, pyarrow, pyyaml and pillow: no snakemake, mlflow, jsonschema, grad-cam or
 concept-erasure. Steps: prepare the data with the suite's own loader (cached beside the tarball), check
-that the training steps never make the host wait on the GPU (sync check), then the efficiency benchmark: every
-mode of every model measured by attrunlearn_core/pipeline/benchmark_efficiency.py in a fresh process, one after
-the other (what the workflow's benchmark_efficiency jobs do), joined by its efficiency_table. Writes
+that the training steps never make the host wait on the GPU (sync check), then the efficiency measurement: every
+mode of every model measured by attrunlearn_core.efficiency's one entry point in a fresh process, one after
+the other (what the workflow's measure_efficiency jobs do), joined by its efficiency_table. Writes
 efficiency.parquet, efficiency.csv, efficiency.json, sync_check.json, measurements/<model>/<mode>.json and the
 log to --out.
 """
@@ -38,8 +38,8 @@ def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')} +{time.perf_counter() - STARTED:6.1f}s] {message}", flush=True)
 
 
-def benchmark_config(args) -> dict:
-    """configs/paper.yaml's CIFAR-10 part, pointed at the tarball, with this run's benchmark section."""
+def efficiency_config(args) -> dict:
+    """configs/paper.yaml's CIFAR-10 part, pointed at the tarball, with this run's efficiency section."""
     config = yaml.safe_load(Path("configs/paper.yaml").read_text())
     dataset = {**config["datasets"]["cifar10"], "root": str(args.data), "options": {}}
     dataset["splits"] = dict(SPLITS) if not args.subsample else {"train": args.subsample, "test": 16, "attacker_train": 16, "attacker_test": 16}
@@ -47,7 +47,7 @@ def benchmark_config(args) -> dict:
     config["models"] = {name: config["models"][name] for name in args.models}
     config["device"] = args.device
     config["training"]["batch_size"] = args.batch_size or config["training"]["batch_size"]
-    config["benchmark"] = {
+    config["efficiency"] = {
         "dataset": "cifar10",
         "models": list(args.models),
         "epochs": args.epochs,
@@ -59,7 +59,7 @@ def benchmark_config(args) -> dict:
 
 
 def prepare(config: dict, cache: Path) -> Path:
-    from attrunlearn_core.pipeline.prepare import prepare_dataset
+    from attrunlearn_core.jobs.prepare import prepare_dataset
 
     if cache.exists():
         say(f"prepared data: {cache} (cached)")
@@ -124,8 +124,8 @@ def sync_check(config: dict, prepared_path: Path, out: Path) -> dict:
 
 def measure_model(spec: dict, prepared: Path, folder: Path, device) -> list[Path]:
     """Every mode of one model, each in a fresh process; the measurements' paths."""
+    from attrunlearn_core.efficiency.modes import CPU_ONLY_MODES, MODES
     from attrunlearn_core.errors import AttrUnlearnError
-    from attrunlearn_core.pipeline.benchmark_efficiency import CPU_ONLY_MODES, MODES
 
     folder.mkdir(parents=True, exist_ok=True)
     spec_path = folder / "spec.json"
@@ -135,7 +135,7 @@ def measure_model(spec: dict, prepared: Path, folder: Path, device) -> list[Path
         if mode in CPU_ONLY_MODES and device.type != "cpu":
             continue
         output = folder / f"{mode}.json"
-        module = "attrunlearn_core.pipeline.benchmark_efficiency"
+        module = "attrunlearn_core.efficiency"
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", module, str(spec_path), mode, str(prepared), str(os.cpu_count() or 1), str(output)])
         if done.returncode != 0:
@@ -197,15 +197,16 @@ def main(argv: list[str]) -> int:
     import pandas as pd
     import torch
 
+    from attrunlearn_core.efficiency.settings import EfficiencySettings
+    from attrunlearn_core.efficiency.table import efficiency_table
     from attrunlearn_core.errors import AttrUnlearnError
-    from attrunlearn_core.pipeline.benchmark_efficiency import BenchmarkSettings, efficiency_table
     from attrunlearn_core.training import pick_device
 
     say(
         f"torch {torch.__version__}, CUDA {torch.version.cuda}, device: "
         f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu'}; models {args.models}"
     )
-    config = benchmark_config(args)
+    config = efficiency_config(args)
     full_steps = -(-config["datasets"]["cifar10"]["splits"]["train"] // config["training"]["batch_size"])
     if args.max_steps and args.max_steps < full_steps:
         say(
@@ -217,10 +218,10 @@ def main(argv: list[str]) -> int:
     if torch.cuda.is_available() and not args.skip_sync_check:
         try:
             sync_check(config, prepared, args.out)
-        except Exception as error:  # noqa: BLE001 - a diagnostic; the benchmark still runs
+        except Exception as error:  # noqa: BLE001 - a diagnostic; the measurement still runs
             say(f"sync check failed: {error.__class__.__name__}: {error}")
-    say("efficiency benchmark: every mode of every model in a fresh process, one after the other")
-    settings, device = BenchmarkSettings.from_config(config), pick_device(config["device"])
+    say("efficiency measurement: every mode of every model in a fresh process, one after the other")
+    settings, device = EfficiencySettings.from_config(config), pick_device(config["device"])
     measurements, rows = [], []
     for model in args.models:  # one model at a time, the tables rewritten after each: a cut-off run keeps what it measured
         if time.perf_counter() - STARTED > args.budget_s:

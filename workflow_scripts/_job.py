@@ -7,7 +7,7 @@ from attrunlearn_core.divergence import set_job
 from attrunlearn_core.runlog import run_logged
 
 
-def run_step(snakemake, main) -> None:
+def run_job(snakemake, main) -> None:
     torch = sys.modules.get("torch")  # steps that only read JSON never import it
     if torch is not None:
         torch.set_num_threads(max(1, int(snakemake.threads)))

@@ -1,4 +1,4 @@
-"""The efficiency benchmark (the paper's Table 2), its MLflow runs and the rules that produce them."""
+"""The efficiency measurement (the paper's Table 2), its MLflow runs and the rules that produce them."""
 
 from __future__ import annotations
 
@@ -18,16 +18,19 @@ import torch
 from helpers import REPO, write_config
 from PIL import Image
 
+from attrunlearn_core.config import validate_config
 from attrunlearn_core.datasets.embedded import load_embedded
 from attrunlearn_core.datasets.prepared import prepare
 from attrunlearn_core.detachment.batch_plan import plan_epochs
 from attrunlearn_core.detachment.local_pipeline import SCHEDULES, LocalSchedule
 from attrunlearn_core.detachment.losses import class_mean_gap, conditional_class_mean_gap, supcon_loss
 from attrunlearn_core.detachment.steps import TrainSplit
+from attrunlearn_core.efficiency.modes import MODES
+from attrunlearn_core.efficiency.settings import EfficiencySettings
+from attrunlearn_core.efficiency.table import EFFICIENCY_SCHEMA, efficiency_row
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.methods import UnlearningContext, get_method_class
 from attrunlearn_core.models import build_split_model
-from attrunlearn_core.pipeline.benchmark_efficiency import EFFICIENCY_SCHEMA, MODES, BenchmarkSettings, efficiency_row
 from attrunlearn_core.results_table import write_table
 from attrunlearn_core.seeding import seed_everything
 from attrunlearn_core.tracking import log_cell_runs
@@ -36,7 +39,7 @@ from attrunlearn_core.training import TrainingRecipe
 
 from workflow import snakemake
 
-BENCHMARK = {"dataset": "embedded", "models": ["resnet18"], "epochs": 1, "warmup_steps": 1, "max_steps": 2, "batch_size": 16}
+EFFICIENCY = {"dataset": "embedded", "models": ["resnet18"], "epochs": 1, "warmup_steps": 1, "max_steps": 2, "batch_size": 16}
 
 
 @pytest.fixture
@@ -45,33 +48,45 @@ def config(tiny_config):
         "detachment_end_to_end": {"method": "detachment", "params": {"mode": "end_to_end", "head_steps": 1}},
         "detachment_local": {"method": "detachment", "params": {"mode": "local", "head_steps": 1}},
     }
-    tiny_config["benchmark"] = dict(BENCHMARK, method="detachment_local")
+    tiny_config["efficiency"] = dict(EFFICIENCY, method="detachment_local")
     return tiny_config
 
 
 @pytest.mark.parametrize(
     "change, fragment",
     [
-        ({"epoch": 2}, "unknown key(s) epoch"),
-        ({"dataset": None}, "benchmark.dataset"),
+        ({"epoch": 2}, "'epoch' was unexpected"),
+        ({"dataset": None}, "'dataset' is a required property"),
+        ({"epochs": 0}, "efficiency.epochs"),
         ({"dataset": "cifar"}, "'cifar' is not defined"),
         ({"models": ["vgg"]}, "'vgg' is not defined"),
-        ({"method": "original"}, "benchmark.method"),
+        ({"method": "original"}, "efficiency.method"),
     ],
 )
-def test_benchmark_settings_errors_are_one_line_and_name_the_key(config, change, fragment):
-    config["benchmark"].update(change)
-    config["benchmark"] = {k: v for k, v in config["benchmark"].items() if v is not None}
+def test_efficiency_settings_errors_are_one_line_and_name_the_key(config, change, fragment):
+    config["efficiency"].update(change)
+    config["efficiency"] = {k: v for k, v in config["efficiency"].items() if v is not None}
     with pytest.raises(ConfigError) as error:
-        BenchmarkSettings.from_config(config)
+        EfficiencySettings.from_config(validate_config(config))
     assert fragment in str(error.value) and "\n" not in str(error.value)
 
 
-def test_benchmark_params_come_from_the_named_grid_method_then_overrides(config):
-    config["benchmark"]["params"] = {"head_steps": 2}
-    settings = BenchmarkSettings.from_config(config)
+def test_the_efficiency_sections_defaults_are_the_settings(config):
+    config["efficiency"] = {"dataset": "embedded", "models": ["resnet18"]}
+    assert EfficiencySettings.from_config(validate_config(config)) == EfficiencySettings("embedded", ["resnet18"])
+
+
+def test_a_config_of_an_earlier_release_is_told_where_its_section_went(config):
+    config["benchmark"] = config.pop("efficiency")
+    with pytest.raises(ConfigError, match=r"'benchmark' is not a key any more: .*`efficiency:`"):
+        validate_config(config)
+
+
+def test_efficiency_params_come_from_the_named_grid_method_then_overrides(config):
+    config["efficiency"]["params"] = {"head_steps": 2}
+    settings = EfficiencySettings.from_config(config)
     params = settings.detachment_params(config)
-    assert params["mode"] == "local" and params["head_steps"] == 2  # the grid method's, then the benchmark's override
+    assert params["mode"] == "local" and params["head_steps"] == 2  # the grid method's, then the section's override
     assert params == {**get_method_class("detachment").DEFAULTS, "mode": "local", "head_steps": 2}  # every default resolved
 
 
@@ -113,7 +128,7 @@ def test_efficiency_row_ratios():
 
 PEAK_AFTER_RESET = """
 import numpy as np, torch
-from attrunlearn_core.pipeline.benchmark_efficiency import PeakMemory
+from attrunlearn_core.efficiency.memory import PeakMemory
 memory = PeakMemory(torch.device("cpu"))
 transient = np.ones(256 * 2**20 // 8)  # 256 MB touched, then freed: the warm-up's peak
 del transient
@@ -144,8 +159,8 @@ def prepared_path(tmp_path):
     return tmp_path / "embedded.pt"
 
 
-def test_tiny_benchmark_measures_every_mode_in_a_job_of_its_own_one_after_another(config, tmp_path):
-    config["resources"] = {"benchmark_efficiency": {"threads": 1}}  # so that --cores 2 would leave room for two at once
+def test_tiny_efficiency_measurement_times_every_mode_in_a_job_of_its_own_one_after_another(config, tmp_path):
+    config["resources"] = {"measure_efficiency": {"threads": 1}}  # so that --cores 2 would leave room for two at once
     configfile = write_config(config, tmp_path / "config.yaml")
     result = snakemake(tmp_path, configfile, "--cores", "2", "results/default/tables/efficiency.parquet", timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -156,7 +171,7 @@ def test_tiny_benchmark_measures_every_mode_in_a_job_of_its_own_one_after_anothe
     spans = sorted((m["started_at"], m["finished_at"]) for m in measurements)
     assert all(end <= start for (_, end), (start, _) in pairwise(spans))  # never two at once
     for mode in MODES:  # Snakemake's own record of each job
-        benchmark = pd.read_csv(tmp_path / f"results/default/benchmarks/benchmark_efficiency/resnet18/{mode}.tsv", sep="\t")
+        benchmark = pd.read_csv(tmp_path / f"results/default/benchmarks/measure_efficiency/resnet18/{mode}.tsv", sep="\t")
         assert benchmark["s"][0] > 0 and benchmark["max_rss"][0] > 0
     row = table.to_pylist()[0]
     assert row["model"] == "resnet18" and row["steps_per_epoch"] == 2 and row["timed_epochs"] == 1 and row["image_size"] == 16
@@ -209,19 +224,19 @@ def dry_run(tmp_path, config) -> str:
     return done.stdout
 
 
-def test_rules_add_benchmark_and_recovery_jobs_only_where_configured(config, tmp_path):
+def test_rules_add_efficiency_and_recovery_jobs_only_where_configured(config, tmp_path):
     config["grid"]["methods"] = ["original", "detachment_end_to_end", "detachment_local"]
     with_all = dry_run(tmp_path / "a", config)
-    assert with_all.count("rule benchmark_efficiency:") == len(MODES)  # one measurement per mode of the one model
+    assert with_all.count("rule measure_efficiency:") == len(MODES)  # one measurement per mode of the one model
     assert "rule efficiency_table:" in with_all and "rule log_efficiency:" in with_all
     # recovery figures for the 2 detachment methods x 2 attributes (color, color+background), none for original
     assert with_all.count("rule image_recovery:") == 4 and "recovery_embedded_resnet18_color_detachment_local_seed0.png" in with_all
     assert "_original_seed0.png" not in with_all
     plain = copy.deepcopy(config)
-    plain.pop("benchmark")
+    plain.pop("efficiency")
     plain["grid"]["methods"] = ["original"]
     without = dry_run(tmp_path / "b", plain)
-    assert "benchmark_efficiency" not in without and "image_recovery" not in without
+    assert "measure_efficiency" not in without and "image_recovery" not in without
 
 
 # ---------------------------------------------------------------- local mode's schedule probe
@@ -294,7 +309,7 @@ def test_the_sync_free_loss_forms_equal_the_masked_ones():
     assert lonely.item() == 0.0 and embeddings.grad is not None
 
 
-# ---------------------------------------------------------------- the GPU benchmark script
+# ---------------------------------------------------------------- the GPU efficiency script
 
 
 def tiny_cifar_archive(folder):
@@ -338,7 +353,7 @@ def test_gpu_script_runs_end_to_end_without_the_packages_the_gpu_machine_lacks(t
     done = subprocess.run(
         [
             "bash",
-            str(REPO / "benchmarks" / "gpu_efficiency.sh"),
+            str(REPO / "efficiency" / "gpu_efficiency.sh"),
             "--subsample",
             "32",
             "--batch-size",

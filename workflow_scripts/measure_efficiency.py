@@ -1,8 +1,8 @@
-from attrunlearn_core.pipeline.benchmark_efficiency import measure_efficiency
+from attrunlearn_core.efficiency.measure import measure_efficiency
 
-from _step import run_step
+from _job import run_job
 
-run_step(
+run_job(
     snakemake,
     lambda: measure_efficiency(
         snakemake.params.spec, snakemake.wildcards.mode, snakemake.input.data, snakemake.threads, snakemake.output.measurement

@@ -1,1 +1,0 @@
-"""One function per workflow step, taking explicit paths; workflow_scripts/ call these."""
