@@ -19,7 +19,7 @@ Every key a grid config may hold, generated from `attrunlearn_core/config.schema
 `python -m attrunlearn_core.config_reference > docs/configuration.md`). `<name>` stands for a name you choose.
 A config is checked against this schema when the DAG is built; an unknown key, a wrong type or a value out of
 range stops the build with one line naming the key. Method hyper-parameters (`methods.<name>.params`) are
-described in [Methods](methods.md).
+described in [Methods](methods/index.md).
 """
 
 
