@@ -29,7 +29,8 @@ test: $(STAMP)  ## the whole test suite
 test-slurm: $(STAMP)  ## the tiny grid on a one-node Slurm started here (root; installs slurm-wlm and munge when missing)
 	ATTRUNLEARN_SLURM_TEST=1 scripts/single-node-slurm.sh run -- $(BIN)/python -m pytest tests/test_slurm_cluster.py $(PYTEST_ARGS)
 
-ui: $(STAMP)  ## browse the runs
+ui: $(STAMP)  ## print each grid's runs page, then start MLflow's UI on the store
+	@$(BIN)/python -m attrunlearn_core.tracking_links sqlite:///results/mlflow.db http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///results/mlflow.db
 
 report: $(STAMP)  ## finish the grid CONFIG (default config.yaml), then write results/<name>/report.html

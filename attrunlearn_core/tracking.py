@@ -53,8 +53,8 @@ def grid_info(name: str, prepared: dict[str, str | Path], code_dir: str | Path |
     return GridInfo(name, git_commit(code_dir), {dataset: file_digest(path) for dataset, path in sorted(prepared.items())})
 
 
-# The MLflow UI opens an experiment by its kind; untagged, MLflow 3 opens it on the GenAI overview (traces, token
-# usage) with the runs a click away. A grid is model training: tagged so, the UI opens on its runs.
+# A grid's experiment is model training. MLflow's UI does not open it by this tag (tracking_links says what does);
+# the tag marks the grid experiments in a store shared with other work, and tracking_links finds them by it.
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 
 

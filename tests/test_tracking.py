@@ -12,6 +12,8 @@ from mlflow.tracking import MlflowClient
 
 from attrunlearn_core.errors import ConfigError
 from attrunlearn_core.tracking import GIT_COMMIT_TAG, PARENT_ID_TAG, GridInfo, file_digest, git_commit, grid_info, log_cell_runs, log_grid_tables
+from attrunlearn_core.tracking_links import grid_runs_pages
+from attrunlearn_core.tracking_links import main as tracking_links_main
 
 
 def cell(cell_id: str, fidelity: float) -> dict:
@@ -118,11 +120,25 @@ def test_grid_info_digests_the_prepared_data_and_reads_the_commit(tmp_path):
     assert git_commit(tmp_path) is None  # not a git repository
 
 
-def test_a_grid_experiment_is_model_training_so_the_ui_opens_on_its_runs(store):
+def test_every_grid_experiment_gets_a_runs_page_address_and_other_experiments_none(store, capsys):
     uri, root = store
     client = MlflowClient(tracking_uri=uri)
     client.create_experiment("older", artifact_location=root.resolve().as_uri())  # as a store made before the tag
+    client.create_experiment("someone-elses-traces")
     log_cell_runs(uri, "exp", root, [cell(CELLS[0], 0.9)], grid=GRID)
     log_cell_runs(uri, "older", root, [cell(CELLS[0], 0.9)], grid=GRID)
     for name in ("exp", "older"):
         assert client.get_experiment_by_name(name).tags["mlflow.experimentKind"] == "custom_model_development"
+    pages = grid_runs_pages(uri, "http://host:5000/")
+    ids = {name: client.get_experiment_by_name(name).experiment_id for name in ("exp", "older")}
+    assert pages == [(name, f"http://host:5000/#/experiments/{ids[name]}?workflowType=machine_learning") for name in ("exp", "older")]
+    assert tracking_links_main([uri]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [f"{name}: http://127.0.0.1:5000/#/experiments/{ids[name]}?workflowType=machine_learning" for name in ("exp", "older")]
+
+
+def test_runs_pages_of_a_store_not_yet_made_is_one_line_and_exit_1(tmp_path, capsys):
+    assert tracking_links_main([f"sqlite:///{tmp_path / 'none.db'}"]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "none.db: no MLflow store yet" in error
+    assert not (tmp_path / "none.db").exists()
