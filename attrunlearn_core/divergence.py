@@ -27,6 +27,17 @@ def check_finite(loss, where: str) -> None:
         raise DivergenceError(f"{job}training diverged: loss is {value} at {where}; lower the learning rate (nothing of this job was written)")
 
 
+def check_finite_steps(losses, where: str) -> None:
+    """The same for a loop that keeps its steps' losses (a 1-D tensor) and reads them once per epoch: the first
+    non-finite one is reported with its step."""
+    import torch
+
+    bad = (~torch.isfinite(losses)).nonzero()
+    if len(bad):
+        step = int(bad[0])
+        check_finite(losses[step], f"{where} step {step + 1}")
+
+
 def check_finite_stats(stats: Mapping[str, float], where: str) -> None:
     """The same for every number of an epoch's statistics (loops that sync once per epoch, not per step)."""
     for name, value in stats.items():

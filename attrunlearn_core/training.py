@@ -12,8 +12,9 @@ from tqdm import tqdm
 
 from attrunlearn_core.artifacts import ADVICE, load_artifact
 from attrunlearn_core.atomic import save_torch
-from attrunlearn_core.divergence import check_finite
+from attrunlearn_core.divergence import check_finite_steps
 from attrunlearn_core.errors import ArtifactError, DivergenceError, EnvironmentFault
+from attrunlearn_core.fast_steps import FastSteps
 
 log = logging.getLogger(__name__)
 
@@ -58,20 +59,21 @@ def to_input(images: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 def random_hflip(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    flip = torch.rand(batch.shape[0], generator=generator) < 0.5
-    batch = batch.clone()
-    batch[flip] = batch[flip].flip(-1)
-    return batch
+    flip = torch.rand(batch.shape[0], generator=generator) < 0.5  # drawn on the CPU: the same flips on any device
+    # a selection, not a masked assignment: the same values, and on a GPU no host sync for the mask's count
+    return torch.where(flip.to(batch.device).view(-1, *([1] * (batch.dim() - 1))), batch.flip(-1), batch)
 
 
-def batches(n: int, batch_size: int, generator: torch.Generator | None):
+def batches(n: int, batch_size: int, generator: torch.Generator | None, drop_last: bool = False):
+    """Index batches in a seeded order; `drop_last` leaves out a last partial batch (unless it is the only one)."""
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
-    for start in range(0, n, batch_size):
+    stop = n - n % batch_size if drop_last and n > batch_size else n
+    for start in range(0, stop, batch_size):
         yield order[start : start + batch_size]
 
 
-def make_optimizer(parameters, recipe: TrainingRecipe) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(parameters, lr=recipe.lr, weight_decay=recipe.weight_decay)
+def make_optimizer(parameters, recipe: TrainingRecipe, fast: FastSteps | None = None) -> torch.optim.Optimizer:
+    return (fast or FastSteps()).adamw(parameters, lr=recipe.lr, weight_decay=recipe.weight_decay)
 
 
 def make_cosine_schedule(optimizer, recipe: TrainingRecipe, num_samples: int):
@@ -94,24 +96,43 @@ def validation_slice(n: int, fraction: float, generator: torch.Generator) -> tup
     return order[held_out:].sort().values, order[:held_out].sort().values
 
 
-def train_one_epoch(model: nn.Module, optimizer, images, targets, recipe: TrainingRecipe, generator, device, desc="train", scheduler=None) -> float:
+def train_one_epoch(
+    model: nn.Module,
+    optimizer,
+    images,
+    targets,
+    recipe: TrainingRecipe,
+    generator,
+    device,
+    desc="train",
+    scheduler=None,
+    fast: FastSteps | None = None,
+) -> float:
+    """One epoch; the mean loss. The host reads the losses once, at the epoch's end (a GPU never waits inside it):
+    a non-finite one then stops training, naming its step."""
+    fast = fast or FastSteps.for_device(device)
     model.train()
-    total, count = 0.0, 0
-    for step, index in enumerate(tqdm(list(batches(len(images), recipe.batch_size, generator)), desc=desc, leave=False, mininterval=5, disable=None)):
+    losses, sizes = [], []
+    plan = list(batches(len(images), recipe.batch_size, generator, fast.static_shapes))
+    for index in tqdm(plan, desc=desc, leave=False, mininterval=5, disable=None):
         batch = images[index]
         if recipe.hflip:
             batch = random_hflip(batch, generator)
-        logits = model(to_input(batch, device))
-        loss = nn.functional.cross_entropy(logits, targets[index].to(device))
-        check_finite(loss, f"{desc} step {step + 1}")
+        with fast.autocast(device):
+            logits = model(fast.inputs(to_input(batch, device)))
+            loss = nn.functional.cross_entropy(logits, targets[index].to(device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        total += loss.item() * len(index)
-        count += len(index)
-    return total / max(count, 1)
+        losses.append(loss.detach().float())
+        sizes.append(len(index))
+    if not losses:
+        return float("nan")
+    values = torch.stack(losses).cpu()
+    check_finite_steps(values, desc)
+    return float((values.double() * torch.tensor(sizes, dtype=torch.float64)).sum() / sum(sizes))
 
 
 @torch.no_grad()
@@ -142,19 +163,22 @@ def fit_classifier(model, images, targets, recipe: TrainingRecipe, generator, de
     kept), else for recipe.epochs. With `resume_path`, save after every epoch and resume a killed run there.
 
     Returns (model, optimizer, FitOutcome)."""
-    model.to(device)
+    fast = FastSteps.for_device(device)
+    fast.model(model.to(device))
     fit_index = torch.arange(len(images))
     val_index = None
     if recipe.patience > 0:
         fit_index, val_index = validation_slice(len(images), recipe.validation_fraction, generator)
     fit_images, fit_targets = images[fit_index], targets[fit_index]
-    optimizer = make_optimizer(model.parameters(), recipe)
+    if device.type == "cuda":  # the training images live on the GPU, so no step waits on a copy from the host
+        fit_images, fit_targets = fit_images.to(device), fit_targets.to(device)
+    optimizer = make_optimizer(model.parameters(), recipe, fast)
     scheduler = make_one_cycle_schedule(optimizer, recipe, len(fit_images))
     progress = _resume(resume_path, config, model, optimizer, scheduler, generator) or dict(zip(PROGRESS, (0, 0, -1.0, None), strict=True))
     for epoch in range(progress["epoch"], recipe.epochs):
         try:
             loss = train_one_epoch(
-                model, optimizer, fit_images, fit_targets, recipe, generator, device, desc=f"epoch {epoch + 1}", scheduler=scheduler
+                model, optimizer, fit_images, fit_targets, recipe, generator, device, desc=f"epoch {epoch + 1}", scheduler=scheduler, fast=fast
             )
         except DivergenceError:
             if resume_path is not None:

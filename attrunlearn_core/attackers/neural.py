@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from attrunlearn_core.attackers.base import Attacker, FitData
-from attrunlearn_core.divergence import check_finite
+from attrunlearn_core.divergence import check_finite_steps
 
 
 class NeuralAttacker(Attacker):
@@ -25,18 +25,25 @@ class NeuralAttacker(Attacker):
         self.model = self.build(tuple(fit_x.shape[1:]), data.num_classes).to(self.device)
         optimizer = torch.optim.AdamW(self.model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
         best_accuracy, best_state, stale = -1.0, None, 0
+        if torch.device(self.device).type == "cuda":  # the pool lives on the GPU, so no step waits on a copy from the host
+            fit_x, fit_z = fit_x.to(self.device), data.fit_z.to(self.device)
+        else:
+            fit_z = data.fit_z
         for epoch in range(recipe.max_epochs):
             self.model.train()
             order = torch.randperm(len(fit_x), generator=generator)
-            for step, start in enumerate(range(0, len(order), recipe.batch_size)):
+            losses = []  # on the device, read once per epoch: a GPU never waits inside one
+            for start in range(0, len(order), recipe.batch_size):
                 index = order[start : start + recipe.batch_size]
                 if len(index) < 2:  # BatchNorm needs two samples
                     continue
-                loss = nn.functional.cross_entropy(self.model(fit_x[index].to(self.device)), data.fit_z[index].to(self.device))
-                check_finite(loss, f"attacker {self.name}, epoch {epoch + 1}, step {step + 1}")
+                loss = nn.functional.cross_entropy(self.model(fit_x[index].to(self.device)), fit_z[index].to(self.device))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                losses.append(loss.detach().float())
+            if losses:
+                check_finite_steps(torch.stack(losses).cpu(), f"attacker {self.name}, epoch {epoch + 1},")
             accuracy = (self._predict_standardised(val_x) == data.val_z).float().mean().item()
             if accuracy > best_accuracy:
                 best_accuracy, best_state, self.best_epoch, stale = accuracy, copy.deepcopy(self.model.state_dict()), epoch + 1, 0

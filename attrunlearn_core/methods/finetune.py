@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from attrunlearn_core.detachment.batch_plan import plan_epochs, step_images
-from attrunlearn_core.divergence import check_finite
+from attrunlearn_core.divergence import check_finite_steps
+from attrunlearn_core.fast_steps import FastSteps
 from attrunlearn_core.methods import register_method
 from attrunlearn_core.methods.base import MethodResult, UnlearningContext, UnlearningMethod
 from attrunlearn_core.methods.detachment import Detachment
@@ -57,11 +58,15 @@ def finetune_on_task(
     """The fine-tune loop; `penalty(h, index)`, if given, is added to the task loss times `weight` at every step
     (h the extractor's output for the batch, index the batch's positions in the train split)."""
     device = context.device
+    fast = FastSteps.for_device(device)
     images, task = context.train_images(), context.train_task_labels()
+    if device.type == "cuda":  # the train split lives on the GPU, so no step waits on a copy from the host
+        images, task = images.to(device), task.to(device)
+    fast.model(model.to(device))
     optimizer = torch.optim.AdamW(
         [{"params": model.extractor.parameters(), "lr": p["lr"]}, {"params": model.classifier.parameters(), "lr": p["classifier_lr"]}],
         weight_decay=p["weight_decay"],
-        fused=True,  # as detachment's optimisers
+        fused=True,  # as detachment's optimisers (also on a CPU, where it is ~3x faster)
     )
     plan = plan_epochs(len(images), p["batch_size"] or context.recipe.batch_size, int(p["epochs"]), context.recipe.hflip, context.generator)
     total = max(1, sum(len(steps) for steps in plan))
@@ -70,25 +75,31 @@ def finetune_on_task(
     model.to(device).train()
     task_mean = penalty_mean = float("nan")
     for epoch, steps in enumerate(plan):
-        task_losses, penalties = [], []
-        for number, step in enumerate(steps):
-            h = model.extractor(to_input(step_images(images, step), device))
-            loss = nn.functional.cross_entropy(model.classifier(h), task[step.index].to(device))
-            task_losses.append(loss.item())
-            if penalty is not None:
-                term = penalty(h, step.index)
-                penalties.append(term.item())
-                loss = loss + weight * term
-            check_finite(loss, f"{name} epoch {epoch + 1} step {number + 1}")
+        # Each step's losses stay on the device; the host reads them once, at the epoch's end (a GPU never waits
+        # inside an epoch), and a non-finite total then stops training, naming its step.
+        task_losses, penalties, totals = [], [], []
+        for step in steps:
+            with fast.autocast(device):
+                h = model.extractor(fast.inputs(to_input(step_images(images, step), device)))
+                loss = nn.functional.cross_entropy(model.classifier(h), task[step.index].to(device))
+                task_losses.append(loss.detach().float())
+                if penalty is not None:
+                    term = penalty(h, step.index)
+                    penalties.append(term.detach().float())
+                    loss = loss + weight * term
+            totals.append(loss.detach().float())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
-        task_mean = sum(task_losses) / max(1, len(task_losses))
+        if not steps:
+            continue
+        check_finite_steps(torch.stack(totals).cpu(), f"{name} epoch {epoch + 1}")
+        task_mean = torch.stack(task_losses).mean().item()
         if penalty is None:
             log.info("epoch %d/%d task loss %.4f", epoch + 1, len(plan), task_mean)
         else:
-            penalty_mean = sum(penalties) / max(1, len(penalties))
+            penalty_mean = torch.stack(penalties).mean().item()
             log.info("epoch %d/%d task loss %.4f penalty %.4f", epoch + 1, len(plan), task_mean, penalty_mean)
     metrics = {"task_loss": task_mean} if penalty is None else {"task_loss": task_mean, "penalty": penalty_mean}
     return MethodResult(model.eval(), metrics)
