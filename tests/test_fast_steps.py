@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from helpers import tiny_embedded_prepared
 from torch import nn
 
 from attrunlearn_core.datasets.embedded import load_embedded
@@ -109,3 +110,29 @@ def test_a_non_finite_loss_read_at_the_epochs_end_still_names_its_step():
     with pytest.raises(DivergenceError, match=r"training diverged: loss is nan at epoch 1 step \d+"):
         for _ in range(3):
             train_one_epoch(model, optimizer, images, targets, recipe, torch.Generator().manual_seed(0), CPU, desc="epoch 1")
+
+
+@pytest.mark.parametrize("mode", ["end_to_end", "local"])
+def test_detachment_steps_take_the_options_and_run_forced_on_a_cpu(mode):
+    from attrunlearn_core.methods import UnlearningContext, get_method_class
+    from attrunlearn_core.seeding import seed_everything
+
+    prepared = tiny_embedded_prepared(0)
+    params = {"mode": mode, "epochs": 1, "warmup_epochs": 1, "batch_size": 16, "head_hidden": 16, "embedding_dim": 8, "probe_steps": 0}
+    results = []
+    for fast in (None, FastSteps(bf16=True, channels_last=True)):
+        torch.manual_seed(0)
+        model = build_split_model("resnet18", 4, "layer2")
+        context = UnlearningContext(prepared, "shape", "color", TrainingRecipe(epochs=1, batch_size=16), CPU, seed_everything(5), 5)
+        method = get_method_class("detachment")(params)
+        state, split, plan = method.prepare(model, context)
+        assert state.fast == FastSteps()  # on a CPU every option is off
+        if fast is not None:
+            state.fast = fast
+            fast.model(model)
+        for steps in plan:
+            stats, _ = method.run_epoch(state, split.batches(steps))
+        results.append(stats)
+    plain, forced = results
+    assert all(np.isfinite(value) for value in forced.values())
+    assert forced["task_loss"] != plain["task_loss"]  # bf16 took effect

@@ -30,6 +30,7 @@ from attrunlearn_core.detachment.objective import DetachmentWeights
 from attrunlearn_core.detachment.steps import DetachmentState, StatsMeter, StepBatch, TrainSplit
 from attrunlearn_core.divergence import check_finite_stats
 from attrunlearn_core.errors import ConfigError
+from attrunlearn_core.fast_steps import FastSteps
 from attrunlearn_core.methods import register_method
 from attrunlearn_core.methods.base import MethodResult, UnlearningContext, UnlearningMethod
 from attrunlearn_core.models import SplitModel
@@ -157,7 +158,9 @@ class Detachment(UnlearningMethod):
             estimator_optimizer=adamw([{"params": aux.attribute_heads.parameters(), "lr": p["head_lr"]}]),
             classifier_optimizer=adamw([{"params": model.classifier.parameters(), "lr": p["classifier_lr"]}]),
             device=context.device,
+            fast=FastSteps.for_device(context.device),
         )
+        state.fast.model(model)
         batch_size = p["batch_size"] or context.recipe.batch_size
         plan = plan_epochs(len(images), batch_size, p["warmup_epochs"] + p["epochs"], context.recipe.hflip, context.generator)
         # The extractor's learning rate decays (cosine) to zero over the unlearning steps so the classifier ends on a settled h;
