@@ -155,7 +155,7 @@ def summarise(rows: list[dict], full_steps: int) -> None:
 
     for row in rows:
         scale = full_steps / row["steps_per_epoch"]  # seconds per capped epoch -> per full epoch
-        paper = PAPER_TABLE_2.get(row["model"])
+        paper = PAPER_TABLE_2.get(row["model"]) if row["fast_steps"] or row["device"].startswith("cpu") else None
         say(f"{row['model']} on {row['device']}: {row['steps_per_epoch']} steps/epoch timed (full epoch {full_steps} steps: x{scale:.2f})")
         say(
             f"  latency per full epoch: end_to_end {num(row['latency_end_to_end'], '.2f', scale)}s, local {num(row['latency_local'], '.2f', scale)}s "
@@ -190,6 +190,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--subsample", type=int, default=0, help="train images (dry runs); 0: all 50,000")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--skip-sync-check", action="store_true")
+    parser.add_argument(
+        "--before-fast-steps", nargs="*", default=["resnet18"], help="models also timed without the GPU options (rows <model>_plain: before/after)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S", stream=sys.stdout)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -223,14 +226,17 @@ def main(argv: list[str]) -> int:
     say("efficiency measurement: every mode of every model in a fresh process, one after the other")
     settings, device = EfficiencySettings.from_config(config), pick_device(config["device"])
     measurements, rows = [], []
-    for model in args.models:  # one model at a time, the tables rewritten after each: a cut-off run keeps what it measured
+    runs = [(model, True) for model in args.models] + [(model, False) for model in args.before_fast_steps if model in args.models]
+    for model, fast_steps in runs:  # one at a time, the tables rewritten after each: a cut-off run keeps what it measured
+        name = model if fast_steps else f"{model}_plain"
         if time.perf_counter() - STARTED > args.budget_s:
-            say(f"SKIPPED {model}: {args.budget_s:.0f}s of the time budget used (--budget-s)")
+            say(f"SKIPPED {name}: {args.budget_s:.0f}s of the time budget used (--budget-s)")
             continue
+        spec = {**settings.measurement_spec(config, model), "fast_steps": fast_steps, "model": name}
         try:
-            measurements += measure_model(settings.measurement_spec(config, model), prepared, args.out / "measurements" / model, device)
+            measurements += measure_model(spec, prepared, args.out / "measurements" / name, device)
         except AttrUnlearnError as error:
-            say(f"FAILED {model}: {error}")
+            say(f"FAILED {name}: {error}")
             continue
         rows = efficiency_table(measurements, args.out / "efficiency.parquet")
         frame = pd.DataFrame(rows)
@@ -238,8 +244,8 @@ def main(argv: list[str]) -> int:
         frame.to_csv(args.out / "efficiency.csv", index=False)
         (args.out / "efficiency.json").write_text(frame.to_json(orient="records", indent=2))
         summarise(rows[-1:], full_steps)
-    say(f"done: {len(rows)} of {len(args.models)} models in {args.out}/efficiency.parquet, .csv, .json")
-    return 0 if len(rows) == len(args.models) else 1
+    say(f"done: {len(rows)} of {len(runs)} rows in {args.out}/efficiency.parquet, .csv, .json")
+    return 0 if len(rows) == len(runs) else 1
 
 
 if __name__ == "__main__":

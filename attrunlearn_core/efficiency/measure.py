@@ -13,6 +13,7 @@ from pathlib import Path
 from attrunlearn_core.atomic import save_json
 from attrunlearn_core.efficiency.memory import PeakMemory
 from attrunlearn_core.efficiency.modes import CPU_ONLY_MODES
+from attrunlearn_core.fast_steps import FastSteps
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,9 @@ def measure_mode(spec: dict, mode: str, prepared_path: str | Path, threads: int)
         params["probe_steps"] = 0
     method = Detachment(params)
     state, data, plan = method.prepare(model, context)
+    if not spec.get("fast_steps", True):  # the steps as they ran before the GPU options (a GPU's "before" row)
+        state.fast = FastSteps()
+        model.to(memory_format=torch.contiguous_format)
     if spec["max_steps"]:
         plan = [steps[: spec["max_steps"]] for steps in plan]
 
@@ -82,6 +86,7 @@ def measure_mode(spec: dict, mode: str, prepared_path: str | Path, threads: int)
     result = {
         "mode": mode,
         "device": torch.cuda.get_device_name(device) if cuda else f"cpu ({torch.get_num_threads()} threads)",
+        "fast_steps": state.fast != FastSteps(),
         "image_size": int(prepared.images.shape[-1]),
         "batch_size": spec["batch_size"],
         "steps_per_epoch": len(plan[1]),

@@ -19,6 +19,7 @@ class EfficiencySettings:
     method: str | None = None  # a grid method name whose params the measurement uses (its mode is overridden)
     params: dict = field(default_factory=dict)  # further overrides of the detachment params
     max_steps: int = 0  # >0: cap the steps of an epoch (quick runs, tests)
+    fast_steps: bool = True  # false: time the steps without the GPU options (attrunlearn_core/fast_steps.py)
 
     @classmethod
     def from_config(cls, config: dict) -> EfficiencySettings:
@@ -55,6 +56,7 @@ class EfficiencySettings:
             "epochs": self.epochs,
             "warmup_steps": self.warmup_steps,
             "max_steps": self.max_steps,
+            "fast_steps": self.fast_steps,
             "params": self.detachment_params(config),
             "device": config.get("device", "auto"),
             "seed": config["seed"],

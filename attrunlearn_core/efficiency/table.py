@@ -19,6 +19,7 @@ EFFICIENCY_SCHEMA = pa.schema(
         ("arch", pa.string()),
         ("split_after", pa.string()),
         ("device", pa.string()),  # e.g. "cpu (2 threads)" or the GPU's name
+        ("fast_steps", pa.bool_()),  # the GPU options were on (attrunlearn_core/fast_steps.py; always off on a CPU)
         ("image_size", pa.int64()),
         ("batch_size", pa.int64()),
         ("steps_per_epoch", pa.int64()),
@@ -71,6 +72,7 @@ def efficiency_row(dataset: str, model_name: str, model_spec: dict, measured: di
         "arch": model_spec["arch"],
         "split_after": model_spec["split_after"],
         "device": local["device"],
+        "fast_steps": local.get("fast_steps", False),
         "image_size": local["image_size"],
         "batch_size": local["batch_size"],
         "steps_per_epoch": local["steps_per_epoch"],
