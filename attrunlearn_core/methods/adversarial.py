@@ -21,8 +21,9 @@ import math
 import torch
 from torch import nn
 
-from attrunlearn_core.divergence import check_finite
+from attrunlearn_core.divergence import check_finite_steps
 from attrunlearn_core.errors import ConfigError
+from attrunlearn_core.fast_steps import FastSteps
 from attrunlearn_core.methods import register_method
 from attrunlearn_core.methods.base import MethodResult, UnlearningContext, UnlearningMethod
 from attrunlearn_core.models import SplitModel
@@ -106,7 +107,8 @@ class AdversarialRemoval(UnlearningMethod):
         images, task_labels = context.train_images(), context.train_task_labels()
         parts = context.attribute_parts()
         names = context.attribute.split("+")
-        model.to(device)
+        fast = FastSteps.for_device(device)
+        fast.model(model.to(device))
         with torch.no_grad():
             model.eval()
             feature_shape = tuple(model.extractor(to_input(images[:1], device)).shape[1:])
@@ -114,27 +116,31 @@ class AdversarialRemoval(UnlearningMethod):
         heads = nn.ModuleList(
             [adversary_head(feature_shape, parts[part][1], p["head_hidden"], kind) for part in range(len(parts)) for kind in p["adversaries"]]
         ).to(device)
-        optimizer = torch.optim.AdamW(
+        optimizer = fast.adamw(
             [
                 {"params": model.parameters(), "lr": p["lr"], "weight_decay": context.recipe.weight_decay},
                 {"params": heads.parameters(), "lr": p["head_lr"], "weight_decay": 0.0},
             ]
         )
-        head_optimizer = torch.optim.AdamW(heads.parameters(), lr=p["head_lr"], weight_decay=0.0)
+        head_optimizer = fast.adamw(heads.parameters(), lr=p["head_lr"], weight_decay=0.0)
         steps_per_epoch = -(-len(images) // p["batch_size"])
         total_steps = p["epochs"] * steps_per_epoch
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, [lambda s: 0.5 * (1 + math.cos(math.pi * s / total_steps)), lambda s: 1.0])
         step, coefficient = 0, 0.0
         model.train()
         heads.train()
-        for _ in range(p["epochs"]):
-            task_loss, correct, seen = 0.0, [0] * len(parts), 0
+        for epoch in range(p["epochs"]):
+            # Every running sum stays on the device; the host reads them once per epoch (a GPU never waits inside one).
+            task_loss, correct, seen, totals = torch.zeros((), dtype=torch.float64, device=device), [0] * len(parts), 0, []
             for index in batches(len(images), p["batch_size"], generator):
                 coefficient = dann_coefficient(step / total_steps, p["adversary_weight"]) if p["schedule"] == "dann" else p["adversary_weight"]
                 batch = random_hflip(images[index], generator) if p["hflip"] else images[index]
-                h = model.extractor(to_input(batch, device))
-                loss = nn.functional.cross_entropy(model.classifier(h), task_labels[index].to(device))
-                task_loss += loss.item() * len(index)
+                with fast.autocast(device):
+                    h = model.extractor(fast.inputs(to_input(batch, device)))
+                    logits = model.classifier(h)
+                h = h.float()  # the adversaries and every loss in float32
+                loss = nn.functional.cross_entropy(logits.float(), task_labels[index].to(device))
+                task_loss = task_loss + loss.detach().double() * len(index)
                 zs = [labels[index].to(device) for labels, _ in parts]
                 for _ in range(p["head_steps"]):  # the adversaries catch up on detached h before the joint step
                     head_loss = sum(nn.functional.cross_entropy(head(h.detach()), zs[part]) for head, part in zip(heads, owners, strict=True))
@@ -145,9 +151,9 @@ class AdversarialRemoval(UnlearningMethod):
                 for head, part in zip(heads, owners, strict=True):
                     logits = head(reversed_h)
                     loss = loss + nn.functional.cross_entropy(logits, zs[part]) / len(p["adversaries"])
-                    correct[part] += (logits.argmax(1) == zs[part]).sum().item() / len(p["adversaries"])
+                    correct[part] = correct[part] + (logits.argmax(1) == zs[part]).sum().double() / len(p["adversaries"])
                 seen += len(index)
-                check_finite(loss, f"adversarial epoch {step // steps_per_epoch + 1} step {step % steps_per_epoch + 1}")
+                totals.append(loss.detach().float())
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -155,7 +161,9 @@ class AdversarialRemoval(UnlearningMethod):
                 step += 1
                 if p["head_reset_steps"] and step % p["head_reset_steps"] == 0:
                     reset_head(heads[(step // p["head_reset_steps"] - 1) % len(heads)], optimizer, head_optimizer)
+            if totals:
+                check_finite_steps(torch.stack(totals).cpu(), f"adversarial epoch {epoch + 1}")
         model.eval()
-        metrics = {"task_loss": task_loss / seen, "final_coefficient": coefficient}
-        metrics.update({f"adversary_accuracy_{name}": c / seen for name, c in zip(names, correct, strict=True)})
+        metrics = {"task_loss": float(task_loss) / seen, "final_coefficient": coefficient}
+        metrics.update({f"adversary_accuracy_{name}": float(c) / seen for name, c in zip(names, correct, strict=True)})
         return MethodResult(model, metrics)
