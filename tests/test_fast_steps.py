@@ -136,3 +136,14 @@ def test_detachment_steps_take_the_options_and_run_forced_on_a_cpu(mode):
     plain, forced = results
     assert all(np.isfinite(value) for value in forced.values())
     assert forced["task_loss"] != plain["task_loss"]  # bf16 took effect
+
+
+def test_a_drawn_plan_keeps_its_full_batches_and_draws():
+    from attrunlearn_core.detachment.batch_plan import full_batches_only, plan_epochs
+
+    plan = plan_epochs(100, 24, 2, True, torch.Generator().manual_seed(0))
+    static = full_batches_only(plan, 24)
+    assert [[len(step.index) for step in steps] for steps in static] == [[24] * 4, [24] * 4]
+    assert all(a is b for steps, kept in zip(plan, static, strict=True) for a, b in zip(steps, kept, strict=False))  # the same steps, same draws
+    lone = plan_epochs(10, 24, 1, False, torch.Generator().manual_seed(0))
+    assert full_batches_only(lone, 24) == lone  # an epoch of one partial batch keeps it

@@ -31,6 +31,12 @@ def plan_epochs(num_samples: int, batch_size: int, epochs: int, hflip: bool, gen
     return plan
 
 
+def full_batches_only(plan: list[list[Step]], batch_size: int) -> list[list[Step]]:
+    """Each epoch without its last partial batch (unless that is all it has): every step of one shape, for a GPU.
+    The plan is drawn first, so the generator's draws, and every other step, are the same as with it."""
+    return [[step for step in steps if len(step.index) == batch_size] or steps for steps in plan]
+
+
 def step_images(images: torch.Tensor, step: Step) -> torch.Tensor:
     batch = images[step.index]
     if step.flip.any():

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 import torch
 
 from attrunlearn_core.detachment.aux_networks import build_auxiliary_networks
-from attrunlearn_core.detachment.batch_plan import Step, plan_epochs
+from attrunlearn_core.detachment.batch_plan import Step, full_batches_only, plan_epochs
 from attrunlearn_core.detachment.end_to_end import run_end_to_end_epoch
 from attrunlearn_core.detachment.local_pipeline import LocalSchedule, split_threads
 from attrunlearn_core.detachment.objective import DetachmentWeights
@@ -163,6 +163,8 @@ class Detachment(UnlearningMethod):
         state.fast.model(model)
         batch_size = p["batch_size"] or context.recipe.batch_size
         plan = plan_epochs(len(images), batch_size, p["warmup_epochs"] + p["epochs"], context.recipe.hflip, context.generator)
+        if state.fast.static_shapes:
+            plan = full_batches_only(plan, batch_size)
         # The extractor's learning rate decays (cosine) to zero over the unlearning steps so the classifier ends on a settled h;
         # the auxiliary networks and the classifier keep theirs.
         total = max(1, sum(len(steps) for steps in plan[p["warmup_epochs"] :]))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from attrunlearn_core.detachment.batch_plan import plan_epochs, step_images
+from attrunlearn_core.detachment.batch_plan import full_batches_only, plan_epochs, step_images
 from attrunlearn_core.divergence import check_finite_steps
 from attrunlearn_core.fast_steps import FastSteps
 from attrunlearn_core.methods import register_method
@@ -68,7 +68,10 @@ def finetune_on_task(
         weight_decay=p["weight_decay"],
         fused=True,  # as detachment's optimisers (also on a CPU, where it is ~3x faster)
     )
-    plan = plan_epochs(len(images), p["batch_size"] or context.recipe.batch_size, int(p["epochs"]), context.recipe.hflip, context.generator)
+    batch_size = p["batch_size"] or context.recipe.batch_size
+    plan = plan_epochs(len(images), batch_size, int(p["epochs"]), context.recipe.hflip, context.generator)
+    if fast.static_shapes:
+        plan = full_batches_only(plan, batch_size)
     total = max(1, sum(len(steps) for steps in plan))
     cosine = lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total))  # noqa: E731
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, [cosine, lambda _: 1.0])
