@@ -226,7 +226,8 @@ def main(argv: list[str]) -> int:
     say("efficiency measurement: every mode of every model in a fresh process, one after the other")
     settings, device = EfficiencySettings.from_config(config), pick_device(config["device"])
     measurements, rows = [], []
-    runs = [(model, True) for model in args.models] + [(model, False) for model in args.before_fast_steps if model in args.models]
+    # each "before" row right after its model's row, so a run cut by --budget-s still holds the pair
+    runs = [(model, fast) for model in args.models for fast in ((True, False) if model in args.before_fast_steps else (True,))]
     for model, fast_steps in runs:  # one at a time, the tables rewritten after each: a cut-off run keeps what it measured
         name = model if fast_steps else f"{model}_plain"
         if time.perf_counter() - STARTED > args.budget_s:
