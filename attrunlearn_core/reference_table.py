@@ -93,11 +93,12 @@ def sweep_table(summary: pd.DataFrame, machine: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def replace_section(readme: Path, section: str, table: str) -> None:
+def replace_section(readme: Path, section: str, table: str, tag: str = "reference") -> None:
     text = readme.read_text()
-    pattern = re.compile(rf"(<!-- reference:{re.escape(section)} -->\n).*?(<!-- /reference:{re.escape(section)} -->)", re.S)
+    name = re.escape(f"{tag}:{section}")
+    pattern = re.compile(rf"(<!-- {name} -->\n).*?(<!-- /{name} -->)", re.S)
     if not pattern.search(text):
-        raise SystemExit(f"attrunlearn: {readme}: no <!-- reference:{section} --> block")
+        raise SystemExit(f"attrunlearn: {readme}: no <!-- {tag}:{section} --> block")
     readme.write_text(pattern.sub(lambda m: m.group(1) + table + m.group(2), text))
 
 
