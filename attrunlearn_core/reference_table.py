@@ -6,7 +6,8 @@ grid's summary table (never typed by hand).
 
 prints a Markdown table of mean ± 95 % CI half-width per method; with --readme it replaces the block between
 `<!-- reference:SECTION -->` and `<!-- /reference:SECTION -->` in that file. With --sweep it prints a `sweep:`
-grid's points instead: AUM (worst-case efficacy / fidelity) with rows (lambda_1, lambda_2) and columns lambda_3.
+grid's points instead: AUM (worst-case efficacy / fidelity) with rows (lambda_1, lambda_2) and columns lambda_3;
+with --attackers every attacker's accuracy with its Wilson interval (the independence control's table).
 """
 
 from __future__ import annotations
@@ -93,6 +94,38 @@ def sweep_table(summary: pd.DataFrame, machine: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def attacker_table(attacks: pd.DataFrame, machine: str) -> str:
+    """Every attacker's accuracy on h (full pool), one row per method: the mean over seeds, and `!k/n` where in k of
+    n seeds its family-wise 95 % Wilson interval (Bonferroni over the row's readings) lies above chance."""
+    from attrunlearn_core.statistics import wilson_interval
+
+    full = attacks[attacks["pool_fraction"] == 1.0]
+    lines = []
+    for keys, group in full.groupby(["dataset", "model", "attribute"], sort=False):
+        columns = list(dict.fromkeys(zip(group["site"], group["attacker"], strict=True)))
+        confidence = 1 - 0.05 / len(columns)
+        lines += [
+            f"*{' × '.join(keys)}: each attacker's accuracy on h, mean over {group['seed'].nunique()} seed(s); chance "
+            f"{group['chance'].mean():.3f}; `!k/n`: in k of n seeds its family-wise 95 % Wilson interval (Bonferroni over "
+            f"the row's {len(columns)} readings) lies above chance; {machine}.*",
+            "",
+            "| method | " + " | ".join(f"{attacker} ({site})" for site, attacker in columns) + " |",
+            "| --- |" + " --- |" * len(columns),
+        ]
+        for method, rows in group.groupby("method", sort=False):
+            cells = []
+            for site, attacker in columns:
+                readings = rows[(rows["site"] == site) & (rows["attacker"] == attacker)]
+                if readings.empty:
+                    cells.append("")
+                    continue
+                above = sum(wilson_interval(int(r.num_correct), int(r.num_test), confidence)[0] > r.chance for r in readings.itertuples())
+                cells.append(f"{readings['accuracy'].mean():.3f}" + (f" !{above}/{len(readings)}" if above else ""))
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def replace_section(readme: Path, section: str, table: str, tag: str = "reference") -> None:
     text = readme.read_text()
     name = re.escape(f"{tag}:{section}")
@@ -109,8 +142,13 @@ def main() -> None:
     parser.add_argument("--readme", type=Path)
     parser.add_argument("--section")
     parser.add_argument("--sweep", action="store_true", help="the sweep's points as a grid over the lambdas")
+    parser.add_argument("--attackers", action="store_true", help="every attacker's accuracy (attacks.parquet beside the summary)")
     args = parser.parse_args()
-    table = (sweep_table if args.sweep else markdown_table)(pd.read_parquet(args.summary), args.machine)
+    summary = pd.read_parquet(args.summary)
+    if args.attackers:
+        table = attacker_table(pd.read_parquet(args.summary.parent / "attacks.parquet"), args.machine)
+    else:
+        table = (sweep_table if args.sweep else markdown_table)(summary, args.machine)
     if args.readme:
         replace_section(args.readme, args.section, table)
     print(table)

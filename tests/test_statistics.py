@@ -122,6 +122,33 @@ def test_reference_table_is_generated_from_the_summary_into_the_readme_block(tmp
     assert "old" not in text and table in text and text.endswith("rest\n")
 
 
+def test_attacker_table_marks_only_the_attacker_whose_interval_lies_above_chance():
+    from attrunlearn_core.reference_table import attacker_table
+
+    rows = []
+    for seed in range(3):
+        for attacker, correct in (("linear", 160), ("mlp", 450)):  # 600 test images, chance 0.25: 0.267 is noise, 0.75 is not
+            rows.append(
+                {
+                    "dataset": "d",
+                    "model": "m",
+                    "attribute": "z",
+                    "method": "original",
+                    "seed": seed,
+                    "site": "split",
+                    "attacker": attacker,
+                    "pool_fraction": 1.0,
+                    "accuracy": correct / 600,
+                    "num_correct": correct,
+                    "num_test": 600,
+                    "chance": 0.25,
+                }
+            )
+    table = attacker_table(pd.DataFrame(rows), "test machine")
+    assert "| original | 0.267 | 0.750 !3/3 |" in table
+    assert "Bonferroni over the row's 2 readings" in table and "chance 0.250" in table
+
+
 def test_sweep_reference_table_is_a_grid_over_the_lambdas():
     from attrunlearn_core.config import sweep_method_name
     from attrunlearn_core.reference_table import sweep_table
