@@ -7,7 +7,7 @@ grid's summary table (never typed by hand).
 prints a Markdown table of mean ± 95 % CI half-width per method; with --readme it replaces the block between
 `<!-- reference:SECTION -->` and `<!-- /reference:SECTION -->` in that file. With --sweep it prints a `sweep:`
 grid's points instead: AUM (worst-case efficacy / fidelity) with rows (lambda_1, lambda_2) and columns lambda_3;
-with --attackers every attacker's accuracy with its Wilson interval (the independence control's table).
+with --attackers every attacker's accuracy per method; with --saturation a learning-curve grid's saturation points.
 """
 
 from __future__ import annotations
@@ -126,6 +126,45 @@ def attacker_table(attacks: pd.DataFrame, machine: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def saturation_table(attack_summary: pd.DataFrame, attacks: pd.DataFrame, machine: str, default_pairs: int) -> str:
+    """A learning-curve grid's saturation points, one row per method: the worst attacker on h at the default grid's
+    pool and on the largest pool, then each attacker's accuracy on the largest pool with the pool from which it
+    stays within the saturation margin ("climbing" when only the largest pool qualifies: a lower bound)."""
+    from attrunlearn_core.figures.learning_curve import saturation_points
+
+    pairs = attacks.groupby("pool_fraction")["num_train"].mean()
+    points = pd.concat([saturation_points(attack_summary, site).assign(site=site) for site in attack_summary["site"].unique()])
+    default_fraction = min(pairs.index, key=lambda fraction: abs(pairs[fraction] - default_pairs))
+    lines = []
+    for keys, group in points.groupby(["dataset", "model", "attribute"], sort=False):
+        columns = list(dict.fromkeys(zip(group["site"], group["attacker"], strict=True)))
+        curves = attack_summary[
+            (attack_summary[["dataset", "model", "attribute"]] == pd.Series(keys, index=["dataset", "model", "attribute"])).all(axis=1)
+        ]
+        lines += [
+            f"*{' × '.join(keys)}: each attacker's accuracy on h with {pairs.max():,.0f} (h, z) pairs, and from how many "
+            f"pairs on it stays within the saturation margin of that; the worst attacker with {pairs[default_fraction]:,.0f} "
+            f"pairs (the default grid's pool) and with {pairs.max():,.0f}; {machine}.*",
+            "",
+            "| method | worst, default pool | worst, largest pool | " + " | ".join(f"{attacker} ({site})" for site, attacker in columns) + " |",
+            "| --- | --- | --- |" + " --- |" * len(columns),
+        ]
+        for method, rows in group.groupby("method", sort=False):
+            at_default = curves[(curves["method"] == method) & (curves["pool_fraction"] == default_fraction)]["accuracy_mean"].max()
+            cells = []
+            for site, attacker in columns:
+                point = rows[(rows["site"] == site) & (rows["attacker"] == attacker)]
+                if point.empty:
+                    cells.append("")
+                    continue
+                point = point.iloc[0]
+                where = f"from {pairs[point['saturation_fraction']]:,.0f}" if point["saturated"] else "climbing"
+                cells.append(f"{point['accuracy_full_pool']:.3f} ({where})")
+            lines.append(f"| {method} | {at_default:.3f} | {rows['accuracy_full_pool'].max():.3f} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def replace_section(readme: Path, section: str, table: str, tag: str = "reference") -> None:
     text = readme.read_text()
     name = re.escape(f"{tag}:{section}")
@@ -143,10 +182,16 @@ def main() -> None:
     parser.add_argument("--section")
     parser.add_argument("--sweep", action="store_true", help="the sweep's points as a grid over the lambdas")
     parser.add_argument("--attackers", action="store_true", help="every attacker's accuracy (attacks.parquet beside the summary)")
+    parser.add_argument("--saturation", type=int, metavar="PAIRS", help="a learning-curve grid's saturation points; PAIRS: the default grid's pool")
     args = parser.parse_args()
     summary = pd.read_parquet(args.summary)
-    if args.attackers:
-        table = attacker_table(pd.read_parquet(args.summary.parent / "attacks.parquet"), args.machine)
+    tables = args.summary.parent
+    if args.saturation:
+        table = saturation_table(
+            pd.read_parquet(tables / "attack_summary.parquet"), pd.read_parquet(tables / "attacks.parquet"), args.machine, args.saturation
+        )
+    elif args.attackers:
+        table = attacker_table(pd.read_parquet(tables / "attacks.parquet"), args.machine)
     else:
         table = (sweep_table if args.sweep else markdown_table)(summary, args.machine)
     if args.readme:

@@ -95,6 +95,17 @@ def test_saturation_points_give_the_first_pool_from_which_every_larger_one_is_wi
     assert (points["accuracy_full_pool"] == [0.88, 0.80, 1.00]).all() and (points["fractions"] == 6).all()
 
 
+def test_the_saturation_table_gives_each_attacker_its_largest_pool_reading_and_where_it_saturates():
+    from attrunlearn_core.reference_table import saturation_table
+
+    curves = _curves()
+    attacks = curves[["pool_fraction"]].drop_duplicates().assign(num_train=lambda f: (f["pool_fraction"] * 20000).round())
+    table = saturation_table(curves, attacks, "test machine", default_pairs=2500)
+    assert "| detachment | 0.750 | 0.880 | 0.880 (from 5,000) | 0.800 (climbing) |" in table  # at 2,500 pairs: mlp 0.75, knn 0.50
+    assert "| original | 1.000 | 1.000 | 1.000 (from 625) |" in table
+    assert "with 2,500 pairs (the default grid's pool) and with 20,000" in table
+
+
 def test_the_figure_has_a_panel_per_method_with_a_curve_per_attacker_and_squares_where_they_saturate():
     summary = pd.DataFrame(
         [
