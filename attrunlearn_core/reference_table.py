@@ -94,6 +94,22 @@ def sweep_table(summary: pd.DataFrame, machine: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _per_attacker(group: pd.DataFrame, cell, leading: dict | None = None) -> list[str]:
+    """A Markdown table with a row per method and a column per (site, attacker) of `group`: `cell(readings)` formats
+    one method's rows of one attacker; `leading` maps a column title to `f(method, rows)` for columns before them."""
+    leading = leading or {}
+    columns = list(dict.fromkeys(zip(group["site"], group["attacker"], strict=True)))
+    titles = [*leading, *(f"{attacker} ({site})" for site, attacker in columns)]
+    lines = ["| method | " + " | ".join(titles) + " |", "| --- |" + " --- |" * len(titles)]
+    for method, rows in group.groupby("method", sort=False):
+        cells = [compute(method, rows) for compute in leading.values()]
+        for site, attacker in columns:
+            readings = rows[(rows["site"] == site) & (rows["attacker"] == attacker)]
+            cells.append(cell(readings) if len(readings) else "")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def attacker_table(attacks: pd.DataFrame, machine: str) -> str:
     """Every attacker's accuracy on h (full pool), one row per method: the mean over seeds, and `!k/n` where in k of
     n seeds its family-wise 95 % Wilson interval (Bonferroni over the row's readings) lies above chance."""
@@ -102,27 +118,21 @@ def attacker_table(attacks: pd.DataFrame, machine: str) -> str:
     full = attacks[attacks["pool_fraction"] == 1.0]
     lines = []
     for keys, group in full.groupby(["dataset", "model", "attribute"], sort=False):
-        columns = list(dict.fromkeys(zip(group["site"], group["attacker"], strict=True)))
-        confidence = 1 - 0.05 / len(columns)
+        readings_per_row = len(group[["site", "attacker"]].drop_duplicates())
+        confidence = 1 - 0.05 / readings_per_row
+
+        def cell(readings: pd.DataFrame, confidence: float = confidence) -> str:
+            above = sum(wilson_interval(int(r.num_correct), int(r.num_test), confidence)[0] > r.chance for r in readings.itertuples())
+            return f"{readings['accuracy'].mean():.3f}" + (f" !{above}/{len(readings)}" if above else "")
+
         lines += [
             f"*{' × '.join(keys)}: each attacker's accuracy on h, mean over {group['seed'].nunique()} seed(s); chance "
             f"{group['chance'].mean():.3f}; `!k/n`: in k of n seeds its family-wise 95 % Wilson interval (Bonferroni over "
-            f"the row's {len(columns)} readings) lies above chance; {machine}.*",
+            f"the row's {readings_per_row} readings) lies above chance; {machine}.*",
             "",
-            "| method | " + " | ".join(f"{attacker} ({site})" for site, attacker in columns) + " |",
-            "| --- |" + " --- |" * len(columns),
+            *_per_attacker(group, cell),
+            "",
         ]
-        for method, rows in group.groupby("method", sort=False):
-            cells = []
-            for site, attacker in columns:
-                readings = rows[(rows["site"] == site) & (rows["attacker"] == attacker)]
-                if readings.empty:
-                    cells.append("")
-                    continue
-                above = sum(wilson_interval(int(r.num_correct), int(r.num_test), confidence)[0] > r.chance for r in readings.itertuples())
-                cells.append(f"{readings['accuracy'].mean():.3f}" + (f" !{above}/{len(readings)}" if above else ""))
-            lines.append(f"| {method} | " + " | ".join(cells) + " |")
-        lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -135,33 +145,29 @@ def saturation_table(attack_summary: pd.DataFrame, attacks: pd.DataFrame, machin
     pairs = attacks.groupby("pool_fraction")["num_train"].mean()
     points = pd.concat([saturation_points(attack_summary, site).assign(site=site) for site in attack_summary["site"].unique()])
     default_fraction = min(pairs.index, key=lambda fraction: abs(pairs[fraction] - default_pairs))
+    keys_columns = ["dataset", "model", "attribute"]
+
+    def cell(point: pd.DataFrame) -> str:
+        point = point.iloc[0]
+        where = f"from {pairs[point['saturation_fraction']]:,.0f}" if point["saturated"] else "climbing"
+        return f"{point['accuracy_full_pool']:.3f} ({where})"
+
     lines = []
-    for keys, group in points.groupby(["dataset", "model", "attribute"], sort=False):
-        columns = list(dict.fromkeys(zip(group["site"], group["attacker"], strict=True)))
-        curves = attack_summary[
-            (attack_summary[["dataset", "model", "attribute"]] == pd.Series(keys, index=["dataset", "model", "attribute"])).all(axis=1)
-        ]
+    for keys, group in points.groupby(keys_columns, sort=False):
+        curves = attack_summary[(attack_summary[keys_columns] == pd.Series(keys, index=keys_columns)).all(axis=1)]
+        at_default = curves[curves["pool_fraction"] == default_fraction].groupby("method")["accuracy_mean"].max()
+        leading = {
+            "worst, default pool": lambda method, rows, at_default=at_default: f"{at_default[method]:.3f}",
+            "worst, largest pool": lambda method, rows: f"{rows['accuracy_full_pool'].max():.3f}",
+        }
         lines += [
             f"*{' × '.join(keys)}: each attacker's accuracy on h with {pairs.max():,.0f} (h, z) pairs, and from how many "
             f"pairs on it stays within the saturation margin of that; the worst attacker with {pairs[default_fraction]:,.0f} "
             f"pairs (the default grid's pool) and with {pairs.max():,.0f}; {machine}.*",
             "",
-            "| method | worst, default pool | worst, largest pool | " + " | ".join(f"{attacker} ({site})" for site, attacker in columns) + " |",
-            "| --- | --- | --- |" + " --- |" * len(columns),
+            *_per_attacker(group, cell, leading),
+            "",
         ]
-        for method, rows in group.groupby("method", sort=False):
-            at_default = curves[(curves["method"] == method) & (curves["pool_fraction"] == default_fraction)]["accuracy_mean"].max()
-            cells = []
-            for site, attacker in columns:
-                point = rows[(rows["site"] == site) & (rows["attacker"] == attacker)]
-                if point.empty:
-                    cells.append("")
-                    continue
-                point = point.iloc[0]
-                where = f"from {pairs[point['saturation_fraction']]:,.0f}" if point["saturated"] else "climbing"
-                cells.append(f"{point['accuracy_full_pool']:.3f} ({where})")
-            lines.append(f"| {method} | {at_default:.3f} | {rows['accuracy_full_pool'].max():.3f} | " + " | ".join(cells) + " |")
-        lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
