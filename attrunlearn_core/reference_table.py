@@ -171,6 +171,20 @@ def saturation_table(attack_summary: pd.DataFrame, attacks: pd.DataFrame, machin
     return "\n".join(lines).rstrip() + "\n"
 
 
+def read_table(path: Path, columns: list[str]) -> pd.DataFrame:
+    """A grid's Parquet table, or one line naming the file and what is wrong with it."""
+    try:
+        table = pd.read_parquet(path)
+    except FileNotFoundError:
+        raise SystemExit(f"attrunlearn: {path}: no such table (has the grid run to its end?)") from None
+    except Exception as error:  # pyarrow raises several types for a file that is not Parquet
+        raise SystemExit(f"attrunlearn: {path}: not a readable Parquet table ({type(error).__name__})") from None
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise SystemExit(f"attrunlearn: {path}: no column {', '.join(missing)} (not this grid table?)")
+    return table
+
+
 def replace_section(readme: Path, section: str, table: str, tag: str = "reference") -> None:
     text = readme.read_text()
     name = re.escape(f"{tag}:{section}")
@@ -190,14 +204,21 @@ def main() -> None:
     parser.add_argument("--attackers", action="store_true", help="every attacker's accuracy (attacks.parquet beside the summary)")
     parser.add_argument("--saturation", type=int, metavar="PAIRS", help="a learning-curve grid's saturation points; PAIRS: the default grid's pool")
     args = parser.parse_args()
-    summary = pd.read_parquet(args.summary)
-    tables = args.summary.parent
+    if args.readme and not args.section:
+        parser.error("--readme needs --section (the block to replace)")
+    keys = ["dataset", "model", "attribute", "method"]
+    summary = read_table(args.summary, keys)
+    tables, attack_keys = args.summary.parent, [*keys, "site", "attacker", "pool_fraction"]
     if args.saturation:
         table = saturation_table(
-            pd.read_parquet(tables / "attack_summary.parquet"), pd.read_parquet(tables / "attacks.parquet"), args.machine, args.saturation
+            read_table(tables / "attack_summary.parquet", [*attack_keys, "accuracy_mean"]),
+            read_table(tables / "attacks.parquet", [*attack_keys, "num_train"]),
+            args.machine,
+            args.saturation,
         )
     elif args.attackers:
-        table = attacker_table(pd.read_parquet(tables / "attacks.parquet"), args.machine)
+        attacks = read_table(tables / "attacks.parquet", [*attack_keys, "seed", "accuracy", "num_correct", "num_test", "chance"])
+        table = attacker_table(attacks, args.machine)
     else:
         table = (sweep_table if args.sweep else markdown_table)(summary, args.machine)
     if args.readme:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from attrunlearn_core.reference_table import replace_section
+from attrunlearn_core.reference_table import read_table, replace_section
 from attrunlearn_core.statistics import t_interval
 
 FIDELITY_WINDOW = 0.03
@@ -157,8 +157,12 @@ def markdown(verdicts: list[Verdict], data: str) -> str:
 
 def data_description(config_path: Path) -> str:
     from attrunlearn_core.config import load_config
+    from attrunlearn_core.errors import ConfigError
 
-    config = load_config(config_path)
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        raise SystemExit(f"attrunlearn: {error}") from None
     return f"data seed {config['seed']} of `{config_path.name}`"
 
 
@@ -169,7 +173,25 @@ def main() -> None:
     parser.add_argument("--readme", type=Path)
     parser.add_argument("--section")
     args = parser.parse_args()
-    text = markdown(grid_verdicts(pd.read_parquet(args.cells), str(args.cells)), data_description(args.config))
+    if args.readme and not args.section:
+        parser.error("--readme needs --section (the block to replace)")
+    cells = read_table(
+        args.cells,
+        [
+            "dataset",
+            "model",
+            "attribute",
+            "method",
+            "method_name",
+            "seed",
+            "fidelity",
+            "efficacy",
+            "efficacy_attacker",
+            "chance",
+            "chance_given_task",
+        ],
+    )
+    text = markdown(grid_verdicts(cells, str(args.cells)), data_description(args.config))
     if args.readme:
         replace_section(args.readme, args.section, text, tag="verdict")
     print(text)

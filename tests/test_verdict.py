@@ -84,3 +84,18 @@ def test_the_verdict_replaces_only_its_block(tmp_path):
     readme.write_text("before\n<!-- verdict:default -->\nold\n<!-- /verdict:default -->\n" + reference)
     replace_section(readme, "default", "new\n", tag="verdict")
     assert readme.read_text() == "before\n<!-- verdict:default -->\nnew\n<!-- /verdict:default -->\n" + reference
+
+
+def test_a_missing_unreadable_or_foreign_table_is_one_line_naming_the_file(tmp_path):
+    from attrunlearn_core.reference_table import read_table
+
+    with pytest.raises(SystemExit, match=r"missing\.parquet: no such table"):
+        read_table(tmp_path / "missing.parquet", ["method"])
+    text = tmp_path / "cells.parquet"
+    text.write_text("not parquet\n")
+    with pytest.raises(SystemExit, match=r"cells\.parquet: not a readable Parquet table"):
+        read_table(text, ["method"])
+    foreign = tmp_path / "summary.parquet"
+    pd.DataFrame({"method": ["x"]}).to_parquet(foreign)
+    with pytest.raises(SystemExit, match=r"summary\.parquet: no column efficacy, seed"):
+        read_table(foreign, ["method", "efficacy", "seed"])
